@@ -35,7 +35,9 @@ BUILTIN_ERRORS = {
     for e in (
         ErrorRule("bad_request", 400, "INVALID_ARGUMENT", "The request is malformed"),
         ErrorRule("unauthenticated", 401, "UNAUTHENTICATED", "A valid bearer token is required"),
-        ErrorRule("permission_denied", 403, "PERMISSION_DENIED", "The token lacks a required scope"),
+        ErrorRule(
+            "permission_denied", 403, "PERMISSION_DENIED", "The token lacks a required scope"
+        ),
         ErrorRule("not_found", 404, "NOT_FOUND", "The resource does not exist"),
         ErrorRule("validation_failed", 422, "INVALID_ARGUMENT", "The input is not valid"),
         ErrorRule("rate_limited", 429, "RESOURCE_EXHAUSTED", "Too many requests; retry later"),

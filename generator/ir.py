@@ -29,8 +29,18 @@ from .lock import Lock
 from .names import Name
 
 ScalarKind = Literal[
-    "id", "string", "int", "float", "bool", "date", "datetime", "decimal", "email", "url",
-    "uuid", "bytes",
+    "id",
+    "string",
+    "int",
+    "float",
+    "bool",
+    "date",
+    "datetime",
+    "decimal",
+    "email",
+    "url",
+    "uuid",
+    "bytes",
 ]
 OperationKind = Literal["list", "get", "create", "update", "delete", "command", "query"]
 

@@ -22,10 +22,48 @@ EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 # Words that would break a generated Python module, GraphQL schema or proto file.
 PYTHON_RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | {"self", "cls"}
 PROTO_RESERVED = frozenset(
-    "syntax import weak public package option message enum service rpc returns stream "
-    "oneof map reserved extensions extend to max repeated optional required group "
-    "double float int32 int64 uint32 uint64 sint32 sint64 fixed32 fixed64 sfixed32 "
-    "sfixed64 bool string bytes true false".split()
+    [
+        "syntax",
+        "import",
+        "weak",
+        "public",
+        "package",
+        "option",
+        "message",
+        "enum",
+        "service",
+        "rpc",
+        "returns",
+        "stream",
+        "oneof",
+        "map",
+        "reserved",
+        "extensions",
+        "extend",
+        "to",
+        "max",
+        "repeated",
+        "optional",
+        "required",
+        "group",
+        "double",
+        "float",
+        "int32",
+        "int64",
+        "uint32",
+        "uint64",
+        "sint32",
+        "sint64",
+        "fixed32",
+        "fixed64",
+        "sfixed32",
+        "sfixed64",
+        "bool",
+        "string",
+        "bytes",
+        "true",
+        "false",
+    ]
 )
 GRAPHQL_RESERVED = frozenset({"true", "false", "null"})
 

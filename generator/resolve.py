@@ -43,6 +43,10 @@ from .lock import Lock, LockedNumbers, assign_numbers
 from .names import Name
 from .spec.model import SCALAR_TYPES, EntitySpec, FieldSpec, OperationSpec, Spec
 
+# A field to build: its spec name, its spec, and per-style name overrides ("graphql", "proto").
+FieldDecl = tuple[str, FieldSpec, dict[str, str]]
+CrudKind = Literal["list", "get", "create", "update", "delete"]
+
 
 class _Resolver:
     """Builds the IR from a spec, numbering proto fields against the previous lock."""
@@ -81,8 +85,11 @@ class _Resolver:
 
     def type_ref(self, field: FieldSpec) -> TypeRef:
         kind: Literal["scalar", "enum", "entity"] = (
-            "scalar" if field.type in SCALAR_TYPES
-            else "enum" if field.type in self.spec.enums else "entity"
+            "scalar"
+            if field.type in SCALAR_TYPES
+            else "enum"
+            if field.type in self.spec.enums
+            else "entity"
         )
         return TypeRef(kind, field.type, field.list)
 
@@ -111,12 +118,12 @@ class _Resolver:
             proto_name=names.get("proto", wire),
         )
 
-    def message(self, name: Name, fields: list[tuple[str, FieldSpec, dict[str, str]]],
-                description: str = "") -> Message:
+    def message(self, name: Name, fields: list[FieldDecl], description: str = "") -> Message:
         """A message whose fields are numbered against the lock entry of the same name."""
         built = [self.field(field_name, spec, 0, **names) for field_name, spec, names in fields]
-        numbers = assign_numbers(self.previous.messages.get(name.pascal),
-                                 [f.proto_name for f in built])
+        numbers = assign_numbers(
+            self.previous.messages.get(name.pascal), [f.proto_name for f in built]
+        )
         self.messages[name.pascal] = numbers
         return Message(
             name=name,
@@ -139,7 +146,9 @@ class _Resolver:
             description=description,
             proto_zero=f"{enum_name.upper}_UNSPECIFIED",
             reserved_numbers=tuple(sorted(numbers.reserved.values())),
-            reserved_names=tuple(f"{enum_name.upper}_{Name(v).upper}" for v in sorted(numbers.reserved)),
+            reserved_names=tuple(
+                f"{enum_name.upper}_{Name(v).upper}" for v in sorted(numbers.reserved)
+            ),
         )
 
     def entity(self, name: str, spec: EntitySpec) -> Entity:
@@ -149,8 +158,9 @@ class _Resolver:
             name=entity_name,
             plural=entity_name.plural(),
             message=message,
-            operations=tuple(crud_operation_name(kind, entity_name).snake
-                             for kind in spec.operations),
+            operations=tuple(
+                crud_operation_name(kind, entity_name).snake for kind in spec.operations
+            ),
             filters=tuple(Filter(message.field(f), kind) for f, kind in spec.filters.items()),
         )
 
@@ -159,11 +169,11 @@ class _Resolver:
     def crud_operations(self, name: str, spec: EntitySpec) -> list[Operation]:
         return [self.crud_operation(kind, Name(name), spec) for kind in spec.operations]
 
-    def crud_operation(self, kind: str, entity: Name, spec: EntitySpec) -> Operation:
+    def crud_operation(self, kind: CrudKind, entity: Name, spec: EntitySpec) -> Operation:
         op_name = crud_operation_name(kind, entity)
-        id_field = ("id", FieldSpec(type="id"), {})
+        id_field: FieldDecl = ("id", FieldSpec(type="id"), {})
         writable = [f for f in _plain_fields(spec.fields) if f[0] != "id" and not f[1].read_only]
-        inputs: list[tuple[str, FieldSpec, dict[str, str]]]
+        inputs: list[FieldDecl]
         if kind == "list":
             inputs = [*_page_fields(), *self.filter_fields(spec)]
         elif kind in ("get", "delete"):
@@ -171,25 +181,39 @@ class _Resolver:
         elif kind == "create":
             inputs = [*writable, *_idempotency_field()]
         else:
-            inputs = [id_field, *[(n, s.model_copy(update={"optional": True}), x)
-                                  for n, s, x in writable]]
+            inputs = [
+                id_field,
+                *[(n, s.model_copy(update={"optional": True}), x) for n, s, x in writable],
+            ]
         scopes = spec.scopes.read if kind in ("list", "get") else spec.scopes.write
-        output = Output("page" if kind == "list" else "none" if kind == "delete" else "entity",
-                        entity.raw)
+        output = Output(
+            "page" if kind == "list" else "none" if kind == "delete" else "entity", entity.raw
+        )
         method, path = crud_route(kind, entity)
-        verb = {"list": "List", "get": "Get", "create": "Create", "update": "Update",
-                "delete": "Delete"}[kind]
-        description = f"{verb} {entity.plural().snake.replace('_', ' ') if kind == 'list' else 'a ' + entity.snake.replace('_', ' ')}."
-        return self.operation(op_name, kind, entity.raw, description, inputs, output,
-                              errors=[], scopes=list(scopes), public=False,
-                              idempotent=kind == "create", method=method, path=path,
-                              status=None)
+        noun = " ".join(entity.plural().parts if kind == "list" else ("a", *entity.parts))
+        description = f"{kind.capitalize()} {noun}."
+        return self.operation(
+            op_name,
+            kind,
+            entity.raw,
+            description,
+            inputs,
+            output,
+            errors=[],
+            scopes=list(scopes),
+            public=False,
+            idempotent=kind == "create",
+            method=method,
+            path=path,
+            status=None,
+        )
 
-    def filter_fields(self, spec: EntitySpec) -> list[tuple[str, FieldSpec, dict[str, str]]]:
-        fields = []
+    def filter_fields(self, spec: EntitySpec) -> list[FieldDecl]:
+        fields: list[FieldDecl] = []
         for name, kind in spec.filters.items():
-            field = spec.fields[name].model_copy(update={"optional": True, "read_only": False,
-                                                         "default": None})
+            field = spec.fields[name].model_copy(
+                update={"optional": True, "read_only": False, "default": None}
+            )
             if kind == "eq":
                 fields.append((name, field, {}))
             else:
@@ -207,21 +231,45 @@ class _Resolver:
             output = Output("entity", output_text)
         inputs = [*_plain_fields(spec.input), *(_idempotency_field() if spec.idempotent else [])]
         method, path = custom_route(op_name, spec.kind, spec.http)
-        return self.operation(op_name, spec.kind, None, spec.description, inputs, output,
-                              errors=spec.errors, scopes=spec.scopes, public=spec.public,
-                              idempotent=spec.idempotent, method=method, path=path,
-                              status=spec.status)
+        return self.operation(
+            op_name,
+            spec.kind,
+            None,
+            spec.description,
+            inputs,
+            output,
+            errors=spec.errors,
+            scopes=spec.scopes,
+            public=spec.public,
+            idempotent=spec.idempotent,
+            method=method,
+            path=path,
+            status=spec.status,
+        )
 
-    def operation(self, name: Name, kind: OperationKind, entity: str | None, description: str,
-                  inputs: list[tuple[str, FieldSpec, dict[str, str]]], output: Output,
-                  errors: list[str], scopes: list[str], public: bool, idempotent: bool,
-                  method: str, path: str, status: int | None) -> Operation:
+    def operation(
+        self,
+        name: Name,
+        kind: OperationKind,
+        entity: str | None,
+        description: str,
+        inputs: list[FieldDecl],
+        output: Output,
+        errors: list[str],
+        scopes: list[str],
+        public: bool,
+        idempotent: bool,
+        method: str,
+        path: str,
+        status: int | None,
+    ) -> Operation:
         rpc_name = name.pascal
         message = self.message(Name(f"{rpc_name}Request"), inputs)
         needs_auth = self.spec.auth is not None and not public
         all_errors = _operation_errors(kind, message, method, needs_auth, bool(scopes), errors)
         success = status or {"create": 201, "delete": 204}.get(
-            kind, 204 if output.kind == "none" and kind == "command" else 200)
+            kind, 204 if output.kind == "none" and kind == "command" else 200
+        )
         statuses = sorted({self.error_status(code) for code in all_errors})
         op_entity = entity or output.entity
         return Operation(
@@ -235,11 +283,21 @@ class _Resolver:
             scopes=tuple(scopes),
             public=public or self.spec.auth is None,
             idempotent=idempotent,
-            http=_http_binding(name, kind, message, method, path, success, tuple(statuses),
-                               self.base_path, op_entity or "Operations"),
+            http=_http_binding(
+                name,
+                kind,
+                message,
+                method,
+                path,
+                success,
+                tuple(statuses),
+                self.base_path,
+                op_entity or "Operations",
+            ),
             graphql=_graphql_binding(name, kind, entity, message, output),
-            rpc=RpcBinding(rpc_name, f"{rpc_name}Request", f"{rpc_name}Response",
-                           _response_field(output)),
+            rpc=RpcBinding(
+                rpc_name, f"{rpc_name}Request", f"{rpc_name}Response", _response_field(output)
+            ),
         )
 
     @property
@@ -268,10 +326,15 @@ class _Resolver:
         )
 
     def errors(self) -> tuple[ApiError, ...]:
-        builtin = [ApiError(e.code, e.status, e.grpc, e.message, "", True)
-                   for e in BUILTIN_ERRORS.values()]
-        declared = [ApiError(code, e.status, e.grpc or grpc_status_for(e.status), e.message,
-                             e.description, False) for code, e in self.spec.errors.items()]
+        builtin = [
+            ApiError(e.code, e.status, e.grpc, e.message, "", True) for e in BUILTIN_ERRORS.values()
+        ]
+        declared = [
+            ApiError(
+                code, e.status, e.grpc or grpc_status_for(e.status), e.message, e.description, False
+            )
+            for code, e in self.spec.errors.items()
+        ]
         return tuple(builtin + declared)
 
 
@@ -282,36 +345,57 @@ def resolve(spec: Spec, lock: Lock | None = None) -> Api:
 
 # -- helpers: small pure functions of spec pieces ---------------------------------------------
 
+
 def _number(value: float | None, as_int: bool) -> int | float | None:
     if value is None:
         return None
     return int(value) if as_int or float(value).is_integer() else value
 
 
-def _plain_fields(fields: dict[str, FieldSpec]) -> list[tuple[str, FieldSpec, dict[str, str]]]:
+def _plain_fields(fields: dict[str, FieldSpec]) -> list[FieldDecl]:
     return [(name, spec, {}) for name, spec in fields.items()]
 
 
-def _page_fields() -> list[tuple[str, FieldSpec, dict[str, str]]]:
-    limit = FieldSpec(type="int", optional=True, min=1, max=PAGE_MAX_LIMIT,
-                      default=PAGE_DEFAULT_LIMIT, description="Page size.")
-    cursor = FieldSpec(type="string", optional=True,
-                       description="Opaque cursor from the previous page.")
-    return [("limit", limit, {"graphql": "first", "proto": "page_size"}),
-            ("cursor", cursor, {"graphql": "after", "proto": "page_token"})]
+def _page_fields() -> list[FieldDecl]:
+    limit = FieldSpec(
+        type="int",
+        optional=True,
+        min=1,
+        max=PAGE_MAX_LIMIT,
+        default=PAGE_DEFAULT_LIMIT,
+        description="Page size.",
+    )
+    cursor = FieldSpec(
+        type="string", optional=True, description="Opaque cursor from the previous page."
+    )
+    return [
+        ("limit", limit, {"graphql": "first", "proto": "page_size"}),
+        ("cursor", cursor, {"graphql": "after", "proto": "page_token"}),
+    ]
 
 
 IDEMPOTENCY_KEY = "idempotency_key"
 
 
-def _idempotency_field() -> list[tuple[str, FieldSpec, dict[str, str]]]:
-    key = FieldSpec(type="string", optional=True, min_length=1, max_length=255,
-                    description="Repeating a request with the same key returns the first result.")
+def _idempotency_field() -> list[FieldDecl]:
+    key = FieldSpec(
+        type="string",
+        optional=True,
+        min_length=1,
+        max_length=255,
+        description="Repeating a request with the same key returns the first result.",
+    )
     return [(IDEMPOTENCY_KEY, key, {})]
 
 
-def _operation_errors(kind: str, message: Message, method: str, needs_auth: bool,
-                      has_scopes: bool, declared: list[str]) -> set[str]:
+def _operation_errors(
+    kind: str,
+    message: Message,
+    method: str,
+    needs_auth: bool,
+    has_scopes: bool,
+    declared: list[str],
+) -> set[str]:
     codes = {"rate_limited", *declared}
     if message.fields:
         codes |= {"validation_failed"}
@@ -326,8 +410,17 @@ def _operation_errors(kind: str, message: Message, method: str, needs_auth: bool
     return codes
 
 
-def _http_binding(name: Name, kind: str, message: Message, method: str, path: str,
-                  success: int, statuses: tuple[int, ...], base_path: str, tag: str) -> HttpBinding:
+def _http_binding(
+    name: Name,
+    kind: str,
+    message: Message,
+    method: str,
+    path: str,
+    success: int,
+    statuses: tuple[int, ...],
+    base_path: str,
+    tag: str,
+) -> HttpBinding:
     path_names = set(PATH_PARAM.findall(path))
     params: list[HttpParam] = []
     body_fields = []
@@ -352,12 +445,14 @@ def _http_binding(name: Name, kind: str, message: Message, method: str, path: st
     )
 
 
-def _graphql_binding(name: Name, kind: str, entity: str | None, message: Message,
-                     output: Output) -> GraphQLBinding:
+def _graphql_binding(
+    name: Name, kind: str, entity: str | None, message: Message, output: Output
+) -> GraphQLBinding:
     entity_name = Name(entity) if entity else None
     if kind == "list" and entity_name:
-        return GraphQLBinding("Query", entity_name.plural().camel, None,
-                              f"{entity_name.pascal}Connection!")
+        return GraphQLBinding(
+            "Query", entity_name.plural().camel, None, f"{entity_name.pascal}Connection!"
+        )
     if kind == "get" and entity_name:
         return GraphQLBinding("Query", entity_name.camel, None, entity_name.pascal)
     result = {
@@ -369,8 +464,9 @@ def _graphql_binding(name: Name, kind: str, entity: str | None, message: Message
     if kind in ("query",):
         return GraphQLBinding("Query", name.camel, None, result)
     has_input = any(f.name.snake not in ("id", IDEMPOTENCY_KEY) for f in message.fields)
-    return GraphQLBinding("Mutation", name.camel,
-                          f"{name.pascal}Input" if has_input else None, result)
+    return GraphQLBinding(
+        "Mutation", name.camel, f"{name.pascal}Input" if has_input else None, result
+    )
 
 
 def _response_field(output: Output) -> str:

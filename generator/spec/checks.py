@@ -23,7 +23,7 @@ from ..conventions import (
 )
 from ..diagnostics import Diagnostic, SpecPath
 from ..names import EVENT_NAME, PASCAL_CASE, SNAKE_CASE, Name, did_you_mean, reserved_in
-from .model import SCALAR_TYPES, FieldSpec, Fields, Spec
+from .model import SCALAR_TYPES, Fields, FieldSpec, Spec
 
 SEMVER = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.\-]+)?(\+[0-9A-Za-z.\-]+)?$")
 NUMERIC = {"int", "float", "decimal"}
@@ -46,23 +46,39 @@ def check_spec(spec: Spec) -> Iterator[Diagnostic]:
 def _check_header(spec: Spec) -> Iterator[Diagnostic]:
     yield from _check_snake(spec.name, ("name",), "the spec name")
     if not SEMVER.match(spec.version):
-        yield Diagnostic("bad-version", ("version",), f"'{spec.version}' is not a semantic version",
-                         "write MAJOR.MINOR.PATCH, e.g. 1.0.0")
+        yield Diagnostic(
+            "bad-version",
+            ("version",),
+            f"'{spec.version}' is not a semantic version",
+            "write MAJOR.MINOR.PATCH, e.g. 1.0.0",
+        )
 
 
 def _check_snake(name: str, path: SpecPath, what: str) -> Iterator[Diagnostic]:
     if not SNAKE_CASE.match(name):
-        yield Diagnostic("bad-name", path, f"{what} '{name}' is not snake_case",
-                         f"rename it to '{Name(name).snake or 'name'}'")
+        yield Diagnostic(
+            "bad-name",
+            path,
+            f"{what} '{name}' is not snake_case",
+            f"rename it to '{Name(name).snake or 'name'}'",
+        )
     elif style := reserved_in(name):
-        yield Diagnostic("reserved-word", path, f"{what} '{name}' is a reserved word in {style}",
-                         f"rename it, e.g. '{name}_value'")
+        yield Diagnostic(
+            "reserved-word",
+            path,
+            f"{what} '{name}' is a reserved word in {style}",
+            f"rename it, e.g. '{name}_value'",
+        )
 
 
 def _check_pascal(name: str, path: SpecPath, what: str) -> Iterator[Diagnostic]:
     if not PASCAL_CASE.match(name):
-        yield Diagnostic("bad-name", path, f"{what} '{name}' is not PascalCase",
-                         f"rename it to '{Name(name).pascal or 'Name'}'")
+        yield Diagnostic(
+            "bad-name",
+            path,
+            f"{what} '{name}' is not PascalCase",
+            f"rename it to '{Name(name).pascal or 'Name'}'",
+        )
 
 
 def _check_enums(spec: Spec) -> Iterator[Diagnostic]:
@@ -70,23 +86,43 @@ def _check_enums(spec: Spec) -> Iterator[Diagnostic]:
         path: SpecPath = ("enums", name)
         yield from _check_pascal(name, path, "enum")
         if name in spec.entities:
-            yield Diagnostic("duplicate-name", path, f"'{name}' is both an enum and an entity",
-                             "rename one of them")
+            yield Diagnostic(
+                "duplicate-name",
+                path,
+                f"'{name}' is both an enum and an entity",
+                "rename one of them",
+            )
         if name.lower() in SCALAR_TYPES:
-            yield Diagnostic("duplicate-name", path, f"'{name}' shadows the scalar type "
-                             f"'{name.lower()}'", "rename the enum")
+            yield Diagnostic(
+                "duplicate-name",
+                path,
+                f"'{name}' shadows the scalar type '{name.lower()}'",
+                "rename the enum",
+            )
         seen: set[str] = set()
         for index, value in enumerate(enum.values):
             value_path = (*path, "values", index)
             if not ENUM_VALUE.match(value):
-                yield Diagnostic("bad-name", value_path, f"enum value '{value}' is not snake_case",
-                                 f"write it as '{Name(value).snake or 'value'}'")
+                yield Diagnostic(
+                    "bad-name",
+                    value_path,
+                    f"enum value '{value}' is not snake_case",
+                    f"write it as '{Name(value).snake or 'value'}'",
+                )
             elif value in ("true", "false", "null"):
-                yield Diagnostic("reserved-word", value_path,
-                                 f"enum value '{value}' is reserved in GraphQL", "rename it")
+                yield Diagnostic(
+                    "reserved-word",
+                    value_path,
+                    f"enum value '{value}' is reserved in GraphQL",
+                    "rename it",
+                )
             if value in seen:
-                yield Diagnostic("duplicate-name", value_path, f"enum value '{value}' is listed twice",
-                                 "remove the repeated value")
+                yield Diagnostic(
+                    "duplicate-name",
+                    value_path,
+                    f"enum value '{value}' is listed twice",
+                    "remove the repeated value",
+                )
             seen.add(value)
 
 
@@ -97,49 +133,76 @@ def _check_entities(spec: Spec) -> Iterator[Diagnostic]:
         yield from _check_fields(spec, entity.fields, (*path, "fields"), allow_entity_lists=False)
         id_field = entity.fields.get("id")
         if id_field is None:
-            yield Diagnostic("missing-id", (*path, "fields"), f"entity '{name}' has no 'id' field",
-                             "add `id: id` as its first field")
+            yield Diagnostic(
+                "missing-id",
+                (*path, "fields"),
+                f"entity '{name}' has no 'id' field",
+                "add `id: id` as its first field",
+            )
         elif id_field.type != "id" or id_field.optional or id_field.list:
-            yield Diagnostic("bad-id", (*path, "fields", "id"),
-                             "the 'id' field must be of type 'id', required, not a list",
-                             "write `id: id`")
+            yield Diagnostic(
+                "bad-id",
+                (*path, "fields", "id"),
+                "the 'id' field must be of type 'id', required, not a list",
+                "write `id: id`",
+            )
         if len(set(entity.operations)) != len(entity.operations):
-            yield Diagnostic("duplicate-name", (*path, "operations"), "an operation is listed twice",
-                             "list each CRUD operation once")
+            yield Diagnostic(
+                "duplicate-name",
+                (*path, "operations"),
+                "an operation is listed twice",
+                "list each CRUD operation once",
+            )
         if entity.filters and "list" not in entity.operations:
-            yield Diagnostic("filters-without-list", (*path, "filters"),
-                             f"entity '{name}' has filters but no 'list' operation",
-                             "add 'list' to its operations or remove the filters")
+            yield Diagnostic(
+                "filters-without-list",
+                (*path, "filters"),
+                f"entity '{name}' has filters but no 'list' operation",
+                "add 'list' to its operations or remove the filters",
+            )
         for field_name, kind in entity.filters.items():
             filter_path = (*path, "filters", field_name)
             field = entity.fields.get(field_name)
             if field is None:
-                yield Diagnostic("unknown-field", filter_path,
-                                 f"filter on unknown field '{field_name}'",
-                                 f"filter on a field of {name}"
-                                 f"{did_you_mean(field_name, list(entity.fields))}")
+                yield Diagnostic(
+                    "unknown-field",
+                    filter_path,
+                    f"filter on unknown field '{field_name}'",
+                    f"filter on a field of {name}{did_you_mean(field_name, list(entity.fields))}",
+                )
             elif field.list:
-                yield Diagnostic("bad-filter", filter_path, "a list field cannot be filtered",
-                                 "filter on a single-valued field")
+                yield Diagnostic(
+                    "bad-filter",
+                    filter_path,
+                    "a list field cannot be filtered",
+                    "filter on a single-valued field",
+                )
             elif kind == "range" and field.type not in ORDERED:
-                yield Diagnostic("bad-filter", filter_path,
-                                 f"a 'range' filter needs an ordered type, not '{field.type}'",
-                                 "use `eq`, or filter a number, date or datetime field")
+                yield Diagnostic(
+                    "bad-filter",
+                    filter_path,
+                    f"a 'range' filter needs an ordered type, not '{field.type}'",
+                    "use `eq`, or filter a number, date or datetime field",
+                )
         for group in ("read", "write"):
             yield from _check_scopes(spec, getattr(entity.scopes, group), (*path, "scopes", group))
 
 
-def _check_fields(spec: Spec, fields: Fields, path: SpecPath,
-                  allow_entity_lists: bool) -> Iterator[Diagnostic]:
+def _check_fields(
+    spec: Spec, fields: Fields, path: SpecPath, allow_entity_lists: bool
+) -> Iterator[Diagnostic]:
     wire_names: dict[str, str] = {}
     for name, field in fields.items():
         field_path = (*path, name)
         yield from _check_snake(name, field_path, "field")
         wire = f"{name}_id" if field.type in spec.entities else name
         if wire in wire_names:
-            yield Diagnostic("duplicate-name", field_path,
-                             f"field '{name}' is sent as '{wire}', like field '{wire_names[wire]}'",
-                             "rename one of the two fields")
+            yield Diagnostic(
+                "duplicate-name",
+                field_path,
+                f"field '{name}' is sent as '{wire}', like field '{wire_names[wire]}'",
+                "rename one of the two fields",
+            )
         wire_names[wire] = name
         yield from _check_field(spec, field, field_path, allow_entity_lists)
 
@@ -148,25 +211,39 @@ def _known_types(spec: Spec) -> list[str]:
     return [*SCALAR_TYPES, *spec.enums, *spec.entities]
 
 
-def _check_field(spec: Spec, field: FieldSpec, path: SpecPath,
-                 allow_entity_lists: bool) -> Iterator[Diagnostic]:
+def _check_field(
+    spec: Spec, field: FieldSpec, path: SpecPath, allow_entity_lists: bool
+) -> Iterator[Diagnostic]:
     type_path = (*path, "type")
     if field.type not in _known_types(spec):
-        yield Diagnostic("unknown-type", type_path, f"unknown type '{field.type}'",
-                         f"use a scalar ({', '.join(SCALAR_TYPES)}), an enum or an entity"
-                         f"{did_you_mean(field.type, _known_types(spec))}")
+        yield Diagnostic(
+            "unknown-type",
+            type_path,
+            f"unknown type '{field.type}'",
+            f"use a scalar ({', '.join(SCALAR_TYPES)}), an enum or an entity"
+            f"{did_you_mean(field.type, _known_types(spec))}",
+        )
         return
     if field.list and field.type in spec.entities and not allow_entity_lists:
-        yield Diagnostic("unsupported-type", type_path,
-                         f"a field cannot hold a list of entities ('[{field.type}]')",
-                         f"reference this entity from {field.type} instead")
-    base = "enum" if field.type in spec.enums else (
-        "entity" if field.type in spec.entities else field.type)
+        yield Diagnostic(
+            "unsupported-type",
+            type_path,
+            f"a field cannot hold a list of entities ('[{field.type}]')",
+            f"reference this entity from {field.type} instead",
+        )
+    base = (
+        "enum"
+        if field.type in spec.enums
+        else ("entity" if field.type in spec.entities else field.type)
+    )
     yield from _check_constraints(field, path, base)
     if field.default is not None and not _matches(field.default, base, spec, field):
-        yield Diagnostic("bad-default", (*path, "default"),
-                         f"default {field.default!r} is not a valid '{field.type}'",
-                         "give a default of the field's type or remove it")
+        yield Diagnostic(
+            "bad-default",
+            (*path, "default"),
+            f"default {field.default!r} is not a valid '{field.type}'",
+            "give a default of the field's type or remove it",
+        )
 
 
 def _check_constraints(field: FieldSpec, path: SpecPath, base: str) -> Iterator[Diagnostic]:
@@ -174,39 +251,62 @@ def _check_constraints(field: FieldSpec, path: SpecPath, base: str) -> Iterator[
     lengths = (("min_length", field.min_length), ("max_length", field.max_length))
     for key, value in numeric:
         if value is not None and base not in NUMERIC:
-            yield Diagnostic("bad-constraint", (*path, key),
-                             f"'{key}' applies to numbers, not to '{base}'",
-                             f"remove '{key}' or use min_length/max_length")
+            yield Diagnostic(
+                "bad-constraint",
+                (*path, key),
+                f"'{key}' applies to numbers, not to '{base}'",
+                f"remove '{key}' or use min_length/max_length",
+            )
     for key, value in lengths:
         if value is None:
             continue
         if base not in TEXTUAL and not field.list:
-            yield Diagnostic("bad-constraint", (*path, key),
-                             f"'{key}' applies to text and lists, not to '{base}'",
-                             f"remove '{key}'" + (" or use min/max" if base in NUMERIC else ""))
+            yield Diagnostic(
+                "bad-constraint",
+                (*path, key),
+                f"'{key}' applies to text and lists, not to '{base}'",
+                f"remove '{key}'" + (" or use min/max" if base in NUMERIC else ""),
+            )
         elif value < 0:
-            yield Diagnostic("bad-constraint", (*path, key), f"'{key}' is negative ({value})",
-                             "use 0 or more")
+            yield Diagnostic(
+                "bad-constraint", (*path, key), f"'{key}' is negative ({value})", "use 0 or more"
+            )
     if field.min is not None and field.max is not None and field.min > field.max:
-        yield Diagnostic("bad-range", (*path, "min"),
-                         f"min ({_num(field.min)}) is greater than max ({_num(field.max)})",
-                         "swap them or correct one bound")
-    if (field.min_length is not None and field.max_length is not None
-            and field.min_length > field.max_length):
-        yield Diagnostic("bad-range", (*path, "min_length"),
-                         f"min_length ({field.min_length}) is greater than max_length "
-                         f"({field.max_length})", "swap them or correct one bound")
+        yield Diagnostic(
+            "bad-range",
+            (*path, "min"),
+            f"min ({_num(field.min)}) is greater than max ({_num(field.max)})",
+            "swap them or correct one bound",
+        )
+    if (
+        field.min_length is not None
+        and field.max_length is not None
+        and field.min_length > field.max_length
+    ):
+        yield Diagnostic(
+            "bad-range",
+            (*path, "min_length"),
+            f"min_length ({field.min_length}) is greater than max_length ({field.max_length})",
+            "swap them or correct one bound",
+        )
     if field.pattern is not None:
         if base not in TEXTUAL:
-            yield Diagnostic("bad-constraint", (*path, "pattern"),
-                             f"'pattern' applies to text, not to '{base}'", "remove 'pattern'")
+            yield Diagnostic(
+                "bad-constraint",
+                (*path, "pattern"),
+                f"'pattern' applies to text, not to '{base}'",
+                "remove 'pattern'",
+            )
         else:
             try:
                 re.compile(field.pattern)
             except re.error as error:
-                yield Diagnostic("bad-pattern", (*path, "pattern"),
-                                 f"pattern is not a valid regular expression ({error})",
-                                 "fix the regular expression")
+                yield Diagnostic(
+                    "bad-pattern",
+                    (*path, "pattern"),
+                    f"pattern is not a valid regular expression ({error})",
+                    "fix the regular expression",
+                )
 
 
 def _num(value: float) -> str:
@@ -216,7 +316,8 @@ def _num(value: float) -> str:
 def _matches(value: Any, base: str, spec: Spec, field: FieldSpec) -> bool:
     if field.list:
         return isinstance(value, list) and all(
-            _matches(v, base, spec, field.model_copy(update={"list": False})) for v in value)
+            _matches(v, base, spec, field.model_copy(update={"list": False})) for v in value
+        )
     if base == "enum":
         return value in spec.enums[field.type].values
     if base == "bool":
@@ -232,12 +333,19 @@ def _check_scopes(spec: Spec, scopes: list[str], path: SpecPath) -> Iterator[Dia
     declared = list(spec.auth.bearer.scopes) if spec.auth else []
     for index, scope in enumerate(scopes):
         if not spec.auth:
-            yield Diagnostic("scope-without-auth", (*path, index),
-                             f"scope '{scope}' is required but the spec has no auth",
-                             "add `auth: {bearer: {scopes: [...]}}` or remove the scope")
+            yield Diagnostic(
+                "scope-without-auth",
+                (*path, index),
+                f"scope '{scope}' is required but the spec has no auth",
+                "add `auth: {bearer: {scopes: [...]}}` or remove the scope",
+            )
         elif scope not in declared:
-            yield Diagnostic("unknown-scope", (*path, index), f"unknown scope '{scope}'",
-                             f"declare it under auth.bearer.scopes{did_you_mean(scope, declared)}")
+            yield Diagnostic(
+                "unknown-scope",
+                (*path, index),
+                f"unknown scope '{scope}'",
+                f"declare it under auth.bearer.scopes{did_you_mean(scope, declared)}",
+            )
 
 
 def _crud_names(spec: Spec) -> dict[str, str]:
@@ -255,63 +363,101 @@ def _check_operations(spec: Spec) -> Iterator[Diagnostic]:
         path: SpecPath = ("operations", name)
         yield from _check_snake(name, path, "operation")
         if name in crud:
-            yield Diagnostic("duplicate-name", path,
-                             f"operation '{name}' clashes with the CRUD operation of {crud[name]}",
-                             "rename the operation or drop the CRUD one")
+            yield Diagnostic(
+                "duplicate-name",
+                path,
+                f"operation '{name}' clashes with the CRUD operation of {crud[name]}",
+                "rename the operation or drop the CRUD one",
+            )
         yield from _check_fields(spec, op.input, (*path, "input"), allow_entity_lists=False)
         if op.http is not None:
             yield from _check_http(op.http, list(op.input), (*path, "http"))
         if op.output is not None:
             output = op.output.strip()
-            inner = output[1:-1].strip() if output.startswith("[") and output.endswith("]") else output
+            inner = (
+                output[1:-1].strip() if output.startswith("[") and output.endswith("]") else output
+            )
             if inner not in spec.entities:
-                yield Diagnostic("unknown-type", (*path, "output"),
-                                 f"output '{op.output}' is not an entity",
-                                 "name an entity, `[Entity]`, or leave the output out"
-                                 f"{did_you_mean(inner, list(spec.entities))}")
+                yield Diagnostic(
+                    "unknown-type",
+                    (*path, "output"),
+                    f"output '{op.output}' is not an entity",
+                    "name an entity, `[Entity]`, or leave the output out"
+                    f"{did_you_mean(inner, list(spec.entities))}",
+                )
             if op.status == 204:
-                yield Diagnostic("bad-status", (*path, "status"),
-                                 "status 204 sends no body, but the operation has an output",
-                                 "use 200 or 201, or remove the output")
+                yield Diagnostic(
+                    "bad-status",
+                    (*path, "status"),
+                    "status 204 sends no body, but the operation has an output",
+                    "use 200 or 201, or remove the output",
+                )
         for index, code in enumerate(op.errors):
             if code not in errors:
-                yield Diagnostic("unknown-error", (*path, "errors", index),
-                                 f"unknown error '{code}'",
-                                 f"declare it under `errors:`{did_you_mean(code, errors)}")
+                yield Diagnostic(
+                    "unknown-error",
+                    (*path, "errors", index),
+                    f"unknown error '{code}'",
+                    f"declare it under `errors:`{did_you_mean(code, errors)}",
+                )
         if op.idempotent and op.kind != "command":
-            yield Diagnostic("bad-idempotent", (*path, "idempotent"),
-                             "only a command can take an idempotency key",
-                             "remove `idempotent` or make the operation a command")
+            yield Diagnostic(
+                "bad-idempotent",
+                (*path, "idempotent"),
+                "only a command can take an idempotency key",
+                "remove `idempotent` or make the operation a command",
+            )
         if op.public and op.scopes:
-            yield Diagnostic("public-with-scopes", (*path, "public"),
-                             "a public operation cannot require scopes",
-                             "remove `public` or the scopes")
+            yield Diagnostic(
+                "public-with-scopes",
+                (*path, "public"),
+                "a public operation cannot require scopes",
+                "remove `public` or the scopes",
+            )
         yield from _check_scopes(spec, op.scopes, (*path, "scopes"))
 
 
 def _check_http(http: str, inputs: list[str], path: SpecPath) -> Iterator[Diagnostic]:
     match = ROUTE.match(http.strip())
     if not match:
-        yield Diagnostic("bad-route", path, f"route '{http}' is not `METHOD /path`",
-                         "write it like `POST /appointments`")
+        yield Diagnostic(
+            "bad-route",
+            path,
+            f"route '{http}' is not `METHOD /path`",
+            "write it like `POST /appointments`",
+        )
         return
     if match["method"] not in HTTP_METHODS:
-        yield Diagnostic("bad-route", path, f"unknown HTTP method '{match['method']}'",
-                         f"use one of {', '.join(HTTP_METHODS)}"
-                         f"{did_you_mean(match['method'], HTTP_METHODS)}")
+        yield Diagnostic(
+            "bad-route",
+            path,
+            f"unknown HTTP method '{match['method']}'",
+            f"use one of {', '.join(HTTP_METHODS)}{did_you_mean(match['method'], HTTP_METHODS)}",
+        )
     segments = [s for s in match["path"].split("/") if s]
     for segment in segments:
         if not PATH_SEGMENT.match(segment):
-            yield Diagnostic("bad-route", path, f"path segment '{segment}' is not valid",
-                             "use lower-case kebab-case nouns and `{param}` placeholders")
+            yield Diagnostic(
+                "bad-route",
+                path,
+                f"path segment '{segment}' is not valid",
+                "use lower-case kebab-case nouns and `{param}` placeholders",
+            )
     if match["path"].startswith("/v") and segments and segments[0][1:].isdigit():
-        yield Diagnostic("bad-route", path, "the route repeats the version prefix",
-                         "write the route without `/v1`: apigen serves it under the version")
+        yield Diagnostic(
+            "bad-route",
+            path,
+            "the route repeats the version prefix",
+            "write the route without `/v1`: apigen serves it under the version",
+        )
     for param in PATH_PARAM.findall(match["path"]):
         if param not in inputs:
-            yield Diagnostic("unknown-path-param", path,
-                             f"path parameter '{{{param}}}' is not an input field",
-                             f"add `{param}` to the operation's input{did_you_mean(param, inputs)}")
+            yield Diagnostic(
+                "unknown-path-param",
+                path,
+                f"path parameter '{{{param}}}' is not an input field",
+                f"add `{param}` to the operation's input{did_you_mean(param, inputs)}",
+            )
 
 
 def _check_routes(spec: Spec) -> Iterator[Diagnostic]:
@@ -320,17 +466,19 @@ def _check_routes(spec: Spec) -> Iterator[Diagnostic]:
     for entity, spec_entity in spec.entities.items():
         for kind in spec_entity.operations:
             method, route = crud_route(kind, Name(entity))
-            taken.setdefault(route_shape(method, route),
-                             f"the '{kind}' operation of {entity}")
+            taken.setdefault(route_shape(method, route), f"the '{kind}' operation of {entity}")
     for name, op in spec.operations.items():
         if op.http is not None and not ROUTE.match(op.http.strip()):
             continue
         method, route = custom_route(Name(name), op.kind, op.http)
         shape = route_shape(method, route)
         if shape in taken:
-            yield Diagnostic("route-clash", ("operations", name, "http" if op.http else "kind"),
-                             f"route '{method} {route}' is already served by {taken[shape]}",
-                             "give this operation another `http:` route")
+            yield Diagnostic(
+                "route-clash",
+                ("operations", name, "http" if op.http else "kind"),
+                f"route '{method} {route}' is already served by {taken[shape]}",
+                "give this operation another `http:` route",
+            )
         else:
             taken[shape] = f"operation '{name}'"
 
@@ -339,18 +487,28 @@ def _check_events(spec: Spec) -> Iterator[Diagnostic]:
     for name, event in spec.events.items():
         path: SpecPath = ("events", name)
         if not EVENT_NAME.match(name):
-            yield Diagnostic("bad-name", path, f"event '{name}' is not `noun.past_tense_verb`",
-                             "name it like `appointment.status_changed`")
+            yield Diagnostic(
+                "bad-name",
+                path,
+                f"event '{name}' is not `noun.past_tense_verb`",
+                "name it like `appointment.status_changed`",
+            )
         yield from _check_fields(spec, event.payload, (*path, "payload"), allow_entity_lists=False)
         key = event.payload.get(event.key)
         if key is None:
-            yield Diagnostic("unknown-key-field", (*path, "key"),
-                             f"event key '{event.key}' is not in the payload",
-                             f"name a payload field{did_you_mean(event.key, list(event.payload))}")
+            yield Diagnostic(
+                "unknown-key-field",
+                (*path, "key"),
+                f"event key '{event.key}' is not in the payload",
+                f"name a payload field{did_you_mean(event.key, list(event.payload))}",
+            )
         elif key.list or key.type in spec.entities:
-            yield Diagnostic("bad-key-field", (*path, "key"),
-                             f"event key '{event.key}' must be a single scalar or enum",
-                             "key the event on an id or another single value")
+            yield Diagnostic(
+                "bad-key-field",
+                (*path, "key"),
+                f"event key '{event.key}' must be a single scalar or enum",
+                "key the event on an id or another single value",
+            )
 
 
 def _check_errors(spec: Spec) -> Iterator[Diagnostic]:
@@ -358,9 +516,16 @@ def _check_errors(spec: Spec) -> Iterator[Diagnostic]:
         path: SpecPath = ("errors", code)
         yield from _check_snake(code, path, "error code")
         if code in BUILTIN_ERRORS:
-            yield Diagnostic("duplicate-name", path, f"'{code}' is a built-in error",
-                             "use it without declaring it, or choose another code")
+            yield Diagnostic(
+                "duplicate-name",
+                path,
+                f"'{code}' is a built-in error",
+                "use it without declaring it, or choose another code",
+            )
         if not 400 <= error.status <= 599:
-            yield Diagnostic("bad-status", (*path, "status"),
-                             f"error status {error.status} is not a 4xx or 5xx status",
-                             "use a status from 400 to 599")
+            yield Diagnostic(
+                "bad-status",
+                (*path, "status"),
+                f"error status {error.status} is not a 4xx or 5xx status",
+                "use a status from 400 to 599",
+            )

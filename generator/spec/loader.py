@@ -54,8 +54,9 @@ _SHORTHAND_KEYS = ("type", "values")
 _AT_KEY = {"unknown-key", "reserved-word", "bad-name", "duplicate-name"}
 
 
-def _plain(node: Any, path: SpecPath, keys: dict[SpecPath, Position],
-           values: dict[SpecPath, Position]) -> Any:
+def _plain(
+    node: Any, path: SpecPath, keys: dict[SpecPath, Position], values: dict[SpecPath, Position]
+) -> Any:
     """Turn ruamel's round-trip tree into plain Python, recording positions as it goes."""
     if isinstance(node, CommentedMap):
         plain: dict[Any, Any] = {}
@@ -101,7 +102,9 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
             problem, fix = _duplicate_key(str(error)), "give each entry a unique name"
         raise SpecError([Diagnostic("yaml-syntax", (), problem, fix, file, line, col)]) from None
     except YAMLError as error:
-        raise SpecError([Diagnostic("yaml-syntax", (), str(error), "fix the YAML", file, 1, 1)]) from None
+        raise SpecError(
+            [Diagnostic("yaml-syntax", (), str(error), "fix the YAML", file, 1, 1)]
+        ) from None
     keys: dict[SpecPath, Position] = {}
     values: dict[SpecPath, Position] = {(): (1, 1)}
     return _plain(tree, (), keys, values), SourceMap(file, keys, values)
@@ -121,8 +124,19 @@ def load_spec(path: Path) -> Spec:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or str(error)
-        raise SpecError([Diagnostic("unreadable", (), f"cannot read the spec ({reason})",
-                                    "check the path and that the file is UTF-8", file, 0, 0)]) from None
+        raise SpecError(
+            [
+                Diagnostic(
+                    "unreadable",
+                    (),
+                    f"cannot read the spec ({reason})",
+                    "check the path and that the file is UTF-8",
+                    file,
+                    0,
+                    0,
+                )
+            ]
+        ) from None
     return parse_spec(text, file)
 
 
@@ -130,8 +144,19 @@ def parse_spec(text: str, file: str = "<spec>") -> Spec:
     """Shape-check and meaning-check spec text; raise SpecError with every problem."""
     data, source = parse_yaml(text, file)
     if not isinstance(data, dict):
-        raise SpecError([Diagnostic("not-a-mapping", (), "the spec is not a YAML mapping",
-                                    "start from `apigen: 1`, `name:` and `version:` keys", file, 1, 1)])
+        raise SpecError(
+            [
+                Diagnostic(
+                    "not-a-mapping",
+                    (),
+                    "the spec is not a YAML mapping",
+                    "start from `apigen: 1`, `name:` and `version:` keys",
+                    file,
+                    1,
+                    1,
+                )
+            ]
+        )
     try:
         spec = Spec.model_validate(data)
     except ValidationError as error:
@@ -164,22 +189,34 @@ def _shape_diagnostics(errors: Iterable[ErrorDetails]) -> Iterable[Diagnostic]:
         if kind == "extra_forbidden":
             key = str(path[-1])
             allowed = _allowed_keys(path[:-1])
-            yield Diagnostic("unknown-key", path, f"unknown key '{key}'",
-                             f"remove it{did_you_mean(key, allowed) or ''}"
-                             + (f" (allowed: {', '.join(allowed)})" if allowed else ""))
+            yield Diagnostic(
+                "unknown-key",
+                path,
+                f"unknown key '{key}'",
+                f"remove it{did_you_mean(key, allowed) or ''}"
+                + (f" (allowed: {', '.join(allowed)})" if allowed else ""),
+            )
         elif kind == "missing":
-            yield Diagnostic("missing-key", path, f"missing required key '{path[-1]}'",
-                             f"add `{path[-1]}:` here")
+            yield Diagnostic(
+                "missing-key", path, f"missing required key '{path[-1]}'", f"add `{path[-1]}:` here"
+            )
         elif kind == "literal_error":
             expected = error.get("ctx", {}).get("expected", "")
             choices = [c.strip(" '") for c in str(expected).replace(" or ", ",").split(",")]
             hint = did_you_mean(str(given), choices) if isinstance(given, str) else ""
-            yield Diagnostic("bad-value", path, f"{given!r} is not allowed here",
-                             f"use one of {expected}{hint.replace('; ', ' (') + ')' if hint else ''}")
+            yield Diagnostic(
+                "bad-value",
+                path,
+                f"{given!r} is not allowed here",
+                f"use one of {expected}{hint.replace('; ', ' (') + ')' if hint else ''}",
+            )
         elif kind in _EXPECTED:
-            yield Diagnostic("wrong-type", path,
-                             f"expected {_EXPECTED[kind]}, got {_describe(given)}",
-                             f"write {_EXPECTED[kind]} here")
+            yield Diagnostic(
+                "wrong-type",
+                path,
+                f"expected {_EXPECTED[kind]}, got {_describe(given)}",
+                f"write {_EXPECTED[kind]} here",
+            )
         elif kind in ("too_short", "list_too_short", "dict_too_short"):
             yield Diagnostic("empty", path, "must not be empty", "add at least one entry")
         else:
@@ -189,8 +226,14 @@ def _shape_diagnostics(errors: Iterable[ErrorDetails]) -> Iterable[Diagnostic]:
 def _describe(value: Any) -> str:
     if value is None:
         return "nothing"
-    kind = {bool: "a boolean", int: "a number", float: "a number", str: "a string",
-            list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
+    kind = {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a mapping",
+    }.get(type(value), type(value).__name__)
     return f"{kind} ({value!r})" if isinstance(value, (bool, int, float, str)) else kind
 
 

@@ -1,0 +1,1 @@
+"""Contract emitters: each a pure function of the IR to text."""

@@ -1,0 +1,1 @@
+"""Code renderers: the IR and contracts into Python files, through Jinja templates."""

@@ -1,0 +1,1 @@
+"""Loading and checking specs: YAML with positions, shape, meaning."""
