@@ -1,1 +1,1 @@
-"""Contract emitters: each a pure function of the IR to text."""
+"""Contract emitters: each a pure function of the IR to the text of one contract."""

@@ -19,7 +19,9 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
 
 from ..diagnostics import Diagnostic, SpecError, SpecPath
 from ..names import did_you_mean
@@ -40,81 +42,138 @@ class SourceMap:
     def locate(self, diagnostic: Diagnostic) -> Diagnostic:
         """Place a diagnostic at its path, or at the nearest enclosing place that exists."""
         table = self.keys if diagnostic.code in _AT_KEY else self.values
-        path = diagnostic.path
-        if path not in self.values:  # a normalised shorthand: `slot: Slot` has no `type` key
-            path = tuple(p for p in path if p not in _SHORTHAND_KEYS)
+        path = self._as_written(diagnostic.path)
         for depth in range(len(path), -1, -1):
             position = table.get(path[:depth]) or self.values.get(path[:depth])
             if position:
                 return diagnostic.located(self.file, *position)
         return diagnostic.located(self.file, 1, 1)
 
+    def _as_written(self, path: SpecPath) -> SpecPath:
+        """The path in the text: `slot: Slt` has no `type` key, `Color: [a, b]` no `values`."""
+        for index, part in enumerate(path):
+            if part in _SHORTHAND_KEYS and path[: index + 1] not in self.values:
+                return path[:index] + path[index + 1 :]
+        return path
+
 
 _SHORTHAND_KEYS = ("type", "values")
-_AT_KEY = {"unknown-key", "reserved-word", "bad-name", "duplicate-name"}
+_AT_KEY = {"unknown-key", "reserved-word", "bad-name", "duplicate-name", "missing-key"}
 
 
-def _plain(
-    node: Any, path: SpecPath, keys: dict[SpecPath, Position], values: dict[SpecPath, Position]
-) -> Any:
-    """Turn ruamel's round-trip tree into plain Python, recording positions as it goes."""
-    if isinstance(node, CommentedMap):
-        plain: dict[Any, Any] = {}
-        for key, value in node.items():
-            child = (*path, str(key))
-            key_line, key_col = node.lc.key(key)
-            value_line, value_col = node.lc.value(key)
-            keys[child] = (key_line + 1, key_col + 1)
-            values[child] = (value_line + 1, value_col + 1)
-            plain[str(key)] = _plain(value, child, keys, values)
-        return plain
-    if isinstance(node, CommentedSeq):
-        items = []
-        for index, value in enumerate(node):
-            line, col = node.lc.item(index)
-            values[(*path, index)] = (line + 1, col + 1)
-            items.append(_plain(value, (*path, index), keys, values))
-        return items
-    if isinstance(node, bool) or node is None:
+class _Constructor(RoundTripConstructor):  # type: ignore[misc]
+    """Records every duplicate key (the first value wins) instead of stopping at the first."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.duplicates: list[tuple[Any, Any, Any]] = []
+
+    def check_mapping_key(
+        self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any
+    ) -> bool:
+        if key in mapping:
+            self.duplicates.append((node.start_mark, key, key_node.start_mark))
+            return False
+        return True
+
+
+@dataclass
+class _Walk:
+    """Positions gathered while turning ruamel's round-trip tree into plain Python."""
+
+    keys: dict[SpecPath, Position]
+    values: dict[SpecPath, Position]
+    mappings: dict[Position, SpecPath]
+
+    def plain(self, node: Any, path: SpecPath) -> Any:
+        if isinstance(node, CommentedMap):
+            self.mappings[(node.lc.line + 1, node.lc.col + 1)] = path
+            plain: dict[str, Any] = {}
+            for key, value in node.items():
+                child = (*path, str(key))
+                if key in node.lc.data:
+                    key_line, key_col = node.lc.key(key)
+                    self.keys[child] = (key_line + 1, key_col + 1)
+                    value_line, value_col = node.lc.value(key)
+                    # an empty value is placed at the next key: point at its own key instead
+                    self.values[child] = (
+                        self.keys[child] if value is None else (value_line + 1, value_col + 1)
+                    )
+                plain[str(key)] = self.plain(value, child)
+            return plain
+        if isinstance(node, CommentedSeq):
+            items = []
+            for index, value in enumerate(node):
+                line, col = node.lc.item(index)
+                self.values[(*path, index)] = (line + 1, col + 1)
+                items.append(self.plain(value, (*path, index)))
+            return items
+        if isinstance(node, bool) or node is None:
+            return node
+        if isinstance(node, int) and type(node) is not int:  # ScalarBoolean and ScalarInt
+            return bool(node) if type(node).__name__ == "ScalarBoolean" else int(node)
+        if isinstance(node, float):
+            return float(node)
+        if isinstance(node, str):
+            return str(node)
+        if isinstance(node, dt.date):
+            return node.isoformat()
         return node
-    if isinstance(node, int) and type(node) is not int:  # ScalarBoolean and ScalarInt
-        return bool(node) if type(node).__name__ == "ScalarBoolean" else int(node)
-    if isinstance(node, float):
-        return float(node)
-    if isinstance(node, str):
-        return str(node)
-    if isinstance(node, dt.date):
-        return node.isoformat()
-    return node
 
 
-def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
-    """Parse YAML text into plain Python and its source map; YAML errors are diagnostics."""
+def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[Diagnostic]]:
+    """Parse YAML text into plain Python, its source map and any duplicate keys.
+
+    A syntax error stops the parse and is raised as a SpecError; duplicate keys are returned
+    (the first value is kept) so they are reported together with every later problem.
+    """
     yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
     try:
         tree = yaml.load(text)
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = (error.problem or error.context or "invalid YAML").strip()
-        fix = "fix the YAML syntax at this place"
-        if "found duplicate key" in str(error) or "duplicate key" in problem:
-            problem, fix = _duplicate_key(str(error)), "give each entry a unique name"
-        raise SpecError([Diagnostic("yaml-syntax", (), problem, fix, file, line, col)]) from None
-    except YAMLError as error:
         raise SpecError(
-            [Diagnostic("yaml-syntax", (), str(error), "fix the YAML", file, 1, 1)]
+            [Diagnostic("yaml-syntax", (), problem, "fix the YAML syntax here", file, line, col)]
         ) from None
-    keys: dict[SpecPath, Position] = {}
-    values: dict[SpecPath, Position] = {(): (1, 1)}
-    return _plain(tree, (), keys, values), SourceMap(file, keys, values)
-
-
-def _duplicate_key(text: str) -> str:
-    for line in text.splitlines():
-        if "found duplicate key" in line:
-            return line.strip().rstrip(".").replace("found duplicate key", "duplicate name")
-    return "duplicate name"
+    except ReaderError as error:
+        before = text[: error.position]
+        line, col = before.count("\n") + 1, len(before) - before.rfind("\n")
+        raise SpecError(
+            [Diagnostic("yaml-syntax", (), error.reason, "remove this character", file, line, col)]
+        ) from None
+    except (YAMLError, ValueError, TypeError, KeyError) as error:  # a bad `!!tag` value
+        raise SpecError(
+            [
+                Diagnostic(
+                    "yaml-syntax",
+                    (),
+                    f"a value cannot be read ({str(error).splitlines()[0] if str(error) else error!r})",
+                    "check values with explicit tags such as `!!int`",
+                    file,
+                    1,
+                    1,
+                )
+            ]
+        ) from None
+    root = (tree.lc.line + 1, tree.lc.col + 1) if isinstance(tree, CommentedMap) else (1, 1)
+    walk = _Walk({}, {(): root}, {})
+    data = walk.plain(tree, ())
+    duplicates = [
+        Diagnostic(
+            "duplicate-key",
+            (*walk.mappings.get((start.line + 1, start.column + 1), ()), str(key)),
+            f"duplicate key '{key}'",
+            "give each key a unique name, or remove the repeated one",
+            file,
+            mark.line + 1,
+            mark.column + 1,
+        )
+        for start, key, mark in yaml.constructor.duplicates
+    ]
+    return data, SourceMap(file, walk.keys, walk.values), duplicates
 
 
 def load_spec(path: Path) -> Spec:
@@ -142,7 +201,7 @@ def load_spec(path: Path) -> Spec:
 
 def parse_spec(text: str, file: str = "<spec>") -> Spec:
     """Shape-check and meaning-check spec text; raise SpecError with every problem."""
-    data, source = parse_yaml(text, file)
+    data, source, problems = parse_yaml(text, file)
     if not isinstance(data, dict):
         raise SpecError(
             [
@@ -160,10 +219,11 @@ def parse_spec(text: str, file: str = "<spec>") -> Spec:
     try:
         spec = Spec.model_validate(data)
     except ValidationError as error:
-        raise SpecError(source.locate(d) for d in _shape_diagnostics(error.errors())) from None
-    problems = list(check_spec(spec))
+        shape = (source.locate(d) for d in _shape_diagnostics(error.errors()))
+        raise SpecError([*problems, *shape]) from None
+    problems += (source.locate(d) for d in check_spec(spec))
     if problems:
-        raise SpecError(source.locate(d) for d in problems)
+        raise SpecError(problems)
     return spec
 
 
@@ -201,14 +261,14 @@ def _shape_diagnostics(errors: Iterable[ErrorDetails]) -> Iterable[Diagnostic]:
                 "missing-key", path, f"missing required key '{path[-1]}'", f"add `{path[-1]}:` here"
             )
         elif kind == "literal_error":
-            expected = error.get("ctx", {}).get("expected", "")
-            choices = [c.strip(" '") for c in str(expected).replace(" or ", ",").split(",")]
-            hint = did_you_mean(str(given), choices) if isinstance(given, str) else ""
+            expected = str(error.get("ctx", {}).get("expected", ""))
+            choices = [c.strip(" '") for c in expected.replace(" or ", ",").split(",")]
+            hint = did_you_mean(given, choices) if isinstance(given, str) else ""
             yield Diagnostic(
                 "bad-value",
                 path,
-                f"{given!r} is not allowed here",
-                f"use one of {expected}{hint.replace('; ', ' (') + ')' if hint else ''}",
+                f"{_describe(given)} is not allowed here",
+                f"use {'one of ' if len(choices) > 1 else ''}{expected}{hint}",
             )
         elif kind in _EXPECTED:
             yield Diagnostic(

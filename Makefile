@@ -1,0 +1,40 @@
+# Two commands do all set-up on a fresh machine with Python 3.11:
+#   make demo   install, generate the booking example and show it
+#   make test   install, lint, type-check and run every test
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install demo test lint golden bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/apigen lint specs/booking.yaml
+	$(BIN)/apigen generate specs/booking.yaml --out examples/booking
+	$(BIN)/apigen check specs/booking.yaml --out examples/booking
+
+lint: install
+	$(BIN)/ruff check generator tests benchmarks
+	$(BIN)/ruff format --check generator tests benchmarks
+	$(BIN)/mypy generator
+
+test: lint
+	$(BIN)/pytest
+
+# Refresh the golden contracts after an intended change, then review `git diff tests/golden`.
+golden: install
+	APIGEN_REFRESH_GOLDEN=1 $(BIN)/pytest tests/test_golden.py
+
+bench: install
+	$(BIN)/python benchmarks/generate.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

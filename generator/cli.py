@@ -1,0 +1,149 @@
+"""The `apigen` command line: a stable interface for people and for CI scripts.
+
+Exit codes: 0 ok, 1 drift (or a breaking change), 2 bad input. Problems go to stderr, one
+located line each; `--format json` prints one JSON document on stdout instead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .diagnostics import SpecError
+
+EXIT_DRIFT = 1
+EXIT_BAD_INPUT = 2
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+spec_argument = click.argument(
+    "spec", type=click.Path(path_type=Path, dir_okay=False), default="apigen.yaml", required=False
+)
+out_option = click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Output folder (default: the spec's folder).",
+)
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+
+
+def _emit_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2))
+
+
+def _fail_on_spec_errors(error: SpecError, fmt: str) -> None:
+    """Report every problem of a spec and exit 2."""
+    if fmt == "json":
+        _emit_json({"ok": False, "problems": [d.as_json() for d in error.diagnostics]})
+    else:
+        for diagnostic in error.diagnostics:
+            click.secho(str(diagnostic), err=True, fg="red")
+        count = len(error.diagnostics)
+        click.echo(f"{count} problem{'s' * (count != 1)}; nothing was written.", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+@click.group()
+@click.version_option(package_name="apigen")
+def main() -> None:
+    """apigen: one domain spec in; contracts, a service and clients out."""
+
+
+@main.command()
+@spec_argument
+@out_option
+def generate(spec: Path, out: Path | None) -> None:
+    """Generate the contracts (and code) of SPEC into the output folder."""
+    from .pipeline import generate as run_pipeline
+    from .writer import write_plan
+
+    try:
+        generation = run_pipeline(spec)
+    except SpecError as error:
+        _fail_on_spec_errors(error, "text")
+        return
+    root = out or spec.parent
+    changed = write_plan(generation.plan, root)
+    lock_changed = write_plan(
+        {generation.lock_path.name: generation.lock_text}, generation.lock_path.parent
+    )
+    for path in changed:
+        click.echo(f"wrote {root / path}")
+    for path in lock_changed:
+        click.echo(f"wrote {generation.lock_path.parent / path}")
+    if not changed and not lock_changed:
+        click.echo(f"{root}: up to date ({len(generation.plan)} files)")
+
+
+@main.command()
+@spec_argument
+@out_option
+@format_option
+def check(spec: Path, out: Path | None, fmt: str) -> None:
+    """Fail (exit 1) when the generated files or the lock differ from what SPEC produces."""
+    from .pipeline import generate as run_pipeline
+    from .writer import compare_plan
+
+    try:
+        generation = run_pipeline(spec)
+    except SpecError as error:
+        _fail_on_spec_errors(error, fmt)
+        return
+    root = out or spec.parent
+    drifts = compare_plan(generation.plan, root)
+    drifts += compare_plan(
+        {generation.lock_path.name: generation.lock_text}, generation.lock_path.parent
+    )
+    if fmt == "json":
+        _emit_json({"ok": not drifts, "drift": [{"path": d.path, "diff": d.diff} for d in drifts]})
+    elif drifts:
+        for drift in drifts:
+            click.echo(drift.diff, nl=False)
+        click.echo(
+            f"{len(drifts)} file(s) out of date: run `apigen generate {spec}"
+            + (f" --out {out}`" if out else "`"),
+            err=True,
+        )
+    else:
+        click.echo(f"{root}: in sync with {spec}")
+    sys.exit(EXIT_DRIFT if drifts else 0)
+
+
+@main.command()
+@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
+@format_option
+def lint(spec: Path, fmt: str) -> None:
+    """Check SPEC and report every problem with its place and fix."""
+    from .spec.loader import load_spec
+
+    try:
+        load_spec(spec)
+    except SpecError as error:
+        _fail_on_spec_errors(error, fmt)
+        return
+    if fmt == "json":
+        _emit_json({"ok": True, "problems": []})
+    else:
+        click.echo(f"{spec}: no problems")
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the spec format, for editors."""
+    from .spec.model import Spec
+
+    document = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://apigen.dev/schema/spec-1.json",
+        **Spec.model_json_schema(),
+    }
+    click.echo(json.dumps(document, indent=2))

@@ -1,0 +1,74 @@
+"""The pipeline, in one direction: load -> resolve -> emit contracts -> plan.
+
+Nothing here writes; `apigen generate` hands the plan to the writer, `apigen check`
+compares it with the tree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .contracts.graphql import emit_graphql
+from .contracts.openapi import emit_openapi
+from .contracts.proto import emit_proto, proto_path
+from .diagnostics import Diagnostic, SpecError
+from .ir import Api
+from .lock import Lock
+from .resolve import resolve
+from .spec.loader import load_spec
+from .writer import Plan
+
+
+def lock_path(spec_path: Path) -> Path:
+    """The lock next to a spec, named after it: `specs/booking.yaml` -> `specs/booking.lock`."""
+    return spec_path.with_suffix(".lock")
+
+
+def read_lock(path: Path) -> Lock:
+    """The previous lock, or an empty one for a new spec; a corrupt lock is a located error."""
+    if not path.is_file():
+        return Lock()
+    try:
+        return Lock.parse(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError, AttributeError) as error:
+        raise SpecError(
+            [
+                Diagnostic(
+                    "bad-lock",
+                    (),
+                    f"the lock file is not valid ({error})",
+                    "restore it from version control; deleting it renumbers every proto field",
+                    str(path),
+                    1,
+                    1,
+                )
+            ]
+        ) from None
+
+
+def contract_files(api: Api) -> Plan:
+    """The three contracts of an API, by their path in the output folder."""
+    return {
+        "contracts/openapi.json": emit_openapi(api),
+        "contracts/schema.graphql": emit_graphql(api),
+        f"contracts/{proto_path(api)}": emit_proto(api),
+    }
+
+
+@dataclass(frozen=True)
+class Generation:
+    """What one spec generates: its IR, the files of the output folder, and the lock."""
+
+    api: Api
+    plan: Plan
+    lock_path: Path
+    lock_text: str
+
+
+def generate(spec_path: Path) -> Generation:
+    """Run the pipeline on a spec file; raise SpecError with every problem of the spec."""
+    spec = load_spec(spec_path)
+    lock_file = lock_path(spec_path)
+    api = resolve(spec, read_lock(lock_file))
+    return Generation(api, contract_files(api), lock_file, api.lock.dumps())
