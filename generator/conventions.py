@@ -16,6 +16,7 @@ ROUTE = re.compile(r"^(?P<method>[A-Z]+)\s+(?P<path>/\S*)$")
 PATH_SEGMENT = re.compile(r"^([a-z0-9][a-z0-9\-]*|\{[a-z][a-z0-9_]*\})$")
 PATH_PARAM = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
+IDEMPOTENCY_KEY = "idempotency_key"
 PAGE_DEFAULT_LIMIT = 20
 PAGE_MAX_LIMIT = 100
 

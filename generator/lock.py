@@ -54,9 +54,13 @@ def _parse_group(raw: Any) -> dict[str, LockedNumbers]:
         raise ValueError("'messages' and 'enums' must be mappings")
     group = {}
     for name, entry in raw.items():
+        if not isinstance(entry, dict):
+            raise ValueError(f"'{name}' must be a mapping of 'fields' and 'reserved'")
         live, reserved = entry.get("fields", {}), entry.get("reserved", {})
+        if not isinstance(live, dict) or not isinstance(reserved, dict):
+            raise ValueError(f"'{name}': 'fields' and 'reserved' must map names to numbers")
         numbers = [*live.values(), *reserved.values()]
-        if not all(isinstance(n, int) and n > 0 for n in numbers):
+        if not all(type(n) is int and n > 0 for n in numbers):
             raise ValueError(f"'{name}' has a number that is not a positive whole number")
         if len(set(numbers)) != len(numbers):
             raise ValueError(f"'{name}' uses a number twice")

@@ -11,6 +11,7 @@ from typing import Literal
 
 from .conventions import (
     BUILTIN_ERRORS,
+    IDEMPOTENCY_KEY,
     PAGE_DEFAULT_LIMIT,
     PAGE_MAX_LIMIT,
     PATH_PARAM,
@@ -183,14 +184,20 @@ class _Resolver:
         else:
             inputs = [
                 id_field,
-                *[(n, s.model_copy(update={"optional": True}), x) for n, s, x in writable],
+                *[
+                    (n, s.model_copy(update={"optional": True, "default": None}), x)
+                    for n, s, x in writable
+                ],
             ]
         scopes = spec.scopes.read if kind in ("list", "get") else spec.scopes.write
-        output = Output(
-            "page" if kind == "list" else "none" if kind == "delete" else "entity", entity.raw
+        output = (
+            Output("none")
+            if kind == "delete"
+            else Output("page" if kind == "list" else "entity", entity.raw)
         )
         method, path = crud_route(kind, entity)
-        noun = " ".join(entity.plural().parts if kind == "list" else ("a", *entity.parts))
+        article = "an" if entity.snake[0] in "aeiou" else "a"
+        noun = " ".join(entity.plural().parts if kind == "list" else (article, *entity.parts))
         description = f"{kind.capitalize()} {noun}."
         return self.operation(
             op_name,
@@ -372,9 +379,6 @@ def _page_fields() -> list[FieldDecl]:
         ("limit", limit, {"graphql": "first", "proto": "page_size"}),
         ("cursor", cursor, {"graphql": "after", "proto": "page_token"}),
     ]
-
-
-IDEMPOTENCY_KEY = "idempotency_key"
 
 
 def _idempotency_field() -> list[FieldDecl]:

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openapi_spec_validator import validate
-
 from apigen.contracts.openapi import emit_openapi
+from openapi_spec_validator import validate
 
 from .conftest import SPECS, api_of
 
@@ -36,7 +35,14 @@ def test_every_spec_gives_a_valid_openapi_31_document(spec: Path) -> None:
 
 def test_status_codes_follow_the_table() -> None:
     paths = document("booking.yaml")["paths"]
-    assert set(paths["/v1/patients"]["post"]["responses"]) == {"201", "400", "401", "403", "422", "429"}
+    assert set(paths["/v1/patients"]["post"]["responses"]) == {
+        "201",
+        "400",
+        "401",
+        "403",
+        "422",
+        "429",
+    }
     assert "404" in paths["/v1/patients/{id}"]["get"]["responses"]
     book = paths["/v1/appointments"]["post"]
     assert set(book["responses"]) == {"201", "400", "401", "403", "404", "409", "422", "429"}

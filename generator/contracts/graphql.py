@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..conventions import IDEMPOTENCY_KEY
 from ..ir import Api, Entity, Enum, Event, Field, Message, Operation, TypeRef
-from ..resolve import IDEMPOTENCY_KEY
 
 SCALARS = {
     "id": "ID",
@@ -113,16 +113,15 @@ def _op_field(api: Api, op: Operation) -> list[str]:
         args = [_arg(api, f) for f in fields]
     if op.idempotent:
         args.append(_arg(api, op.input.field(IDEMPOTENCY_KEY)))
-    notes = [op.description]
-    notes.append(
-        "Public: no token needed."
-        if op.public or not op.scopes
-        else "Scopes: " + ", ".join(f"`{scope}`" for scope in op.scopes) + "."
-    )
-    codes = [f"`{api.error(code).graphql_code}`" for code in op.errors]
-    if codes:
-        notes.append("Errors: " + ", ".join(codes) + ".")
-    return _field(binding.field, args, binding.result_type, "\n\n".join(notes))
+    if op.public or not api.auth:
+        access = "Public: no token needed."
+    elif op.scopes:
+        access = "Scopes: " + ", ".join(f"`{scope}`" for scope in op.scopes) + "."
+    else:
+        access = "Requires a token."
+    codes = ", ".join(f"`{api.error(code).graphql_code}`" for code in op.errors)
+    notes = [op.description, access, f"Errors: {codes}." if codes else ""]
+    return _field(binding.field, args, binding.result_type, "\n\n".join(filter(None, notes)))
 
 
 def _event_field(api: Api, event: Event) -> list[str]:
@@ -132,7 +131,8 @@ def _event_field(api: Api, event: Event) -> list[str]:
         _type(api, key.type, optional=True),
         f"Only events with this `{key.graphql_name}`; all events when omitted.",
     )
-    return _field(event.graphql_field, [arg], f"{event.message.name.pascal}!", event.description)
+    notes = " ".join(filter(None, [event.description, f"Delivers each `{event.type}` event."]))
+    return _field(event.graphql_field, [arg], f"{event.message.name.pascal}!", notes)
 
 
 def _object(api: Api, message: Message, name: str) -> str:
@@ -191,7 +191,8 @@ def _input(api: Api, op: Operation) -> str:
     lines = [f'"""Input of `{op.graphql.field}`."""', f"input {op.graphql.input_type} {{"]
     for f in op.input.fields:
         if f.name.snake not in skip:
-            name, type_, notes = _arg(api, f)
+            # An update sets only what it is given: a default would overwrite the stored value.
+            name, type_, notes = _arg(api, f, with_default=op.kind != "update")
             lines += _field(name, [], type_, notes)
     return "\n".join([*lines, "}"])
 
@@ -222,10 +223,10 @@ def _scalars(api: Api) -> list[str]:
     ]
 
 
-def _arg(api: Api, f: Field) -> Arg:
+def _arg(api: Api, f: Field, with_default: bool = True) -> Arg:
     """An argument or input field: references by id, the default and constraints documented."""
     type_ = _type(api, f.type, f.optional)
-    if f.default is not None:
+    if with_default and f.default is not None:
         type_ += f" = {_literal(api, f.type, f.default)}"
     return f.graphql_name, type_, _field_notes(f)
 

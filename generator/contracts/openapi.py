@@ -68,7 +68,12 @@ def openapi_document(api: Api) -> JSON:
 
 
 def _info_description(api: Api) -> str:
-    lines = [api.description, "", "Errors are RFC 9457 problem documents; their `code` is one of:", ""]
+    lines = [
+        api.description,
+        "",
+        "Errors are RFC 9457 problem documents; their `code` is one of:",
+        "",
+    ]
     lines += [f"- `{e.code}` ({e.status}): {e.message}" for e in api.errors]
     return "\n".join(lines).strip()
 
@@ -139,14 +144,14 @@ def _nullable(schema: JSON) -> JSON:
     return {**schema, "type": [schema["type"], "null"]}
 
 
-def _object_schema(message: Message, fields: tuple[Field, ...], *, strict: bool, as_input: bool) -> JSON:
+def _object_schema(
+    message: Message, fields: tuple[Field, ...], *, strict: bool, as_input: bool
+) -> JSON:
     """An object schema: outputs list every field (optional ones may be null); inputs
     require only what has no default and reject unknown properties when `strict`."""
     properties = {f.json_name: _value_schema(f, nullable=f.optional) for f in fields}
     required = [
-        f.json_name
-        for f in fields
-        if not as_input or not (f.optional or f.default is not None)
+        f.json_name for f in fields if not as_input or not (f.optional or f.default is not None)
     ]
     schema: JSON = {"type": "object"}
     if message.description:
@@ -200,7 +205,9 @@ def _schemas(api: Api) -> JSON:
 
 
 def _paged_entities(api: Api) -> list[str]:
-    return [op.output.entity for op in api.operations if op.output.kind == "page" and op.output.entity]
+    return [
+        op.output.entity for op in api.operations if op.output.kind == "page" and op.output.entity
+    ]
 
 
 def _webhook_envelope(event: Event) -> JSON:
@@ -273,7 +280,9 @@ def _operation(api: Api, op: Operation) -> JSON:
             "required": True,
             "content": {"application/json": {"schema": _ref(op.http.body)}},
         }
-    operation["responses"] = {str(op.http.success_status): _success(op.output, op.http.success_status)}
+    operation["responses"] = {
+        str(op.http.success_status): _success(op.output, op.http.success_status)
+    }
     for status in op.http.error_statuses:
         codes = [api.error(c) for c in op.errors if api.error(c).status == status]
         operation["responses"][str(status)] = {
@@ -326,7 +335,13 @@ def _webhook(api: Api, event: Event) -> JSON:
             + " Signed per Standard Webhooks; retried with backoff until answered with 2xx.",
             "tags": ["Webhooks"],
             "parameters": [
-                {"name": n, "in": "header", "required": True, "description": d, "schema": {"type": "string"}}
+                {
+                    "name": n,
+                    "in": "header",
+                    "required": True,
+                    "description": d,
+                    "schema": {"type": "string"},
+                }
                 for n, d in headers
             ],
             "requestBody": {

@@ -84,16 +84,17 @@ def _operation_messages(api: Api, op: Operation) -> list[str]:
     """The request and response messages of one unary RPC."""
     request = _message(api, op.rpc.request, op.input)
     output, name = op.output, op.rpc.response_field
-    body: list[str] = []
-    if output.kind == "entity" and output.entity:
-        body = [f"  {api.entity(output.entity).name.pascal} {name} = 1;"]
-    elif output.entity:
-        body = [f"  repeated {api.entity(output.entity).name.pascal} {name} = 1;"]
-    if output.kind == "page":
-        body += [
+    entity = api.entity(output.entity).name.pascal if output.entity else ""
+    body = {
+        "none": [],
+        "entity": [f"  {entity} {name} = 1;"],
+        "list": [f"  repeated {entity} {name} = 1;"],
+        "page": [
+            f"  repeated {entity} {name} = 1;",
             "  // Pass as page_token for the next page; empty on the last page.",
             "  string next_page_token = 2;",
-        ]
+        ],
+    }[output.kind]
     return [*request, "", *_block("message", op.rpc.response, body)]
 
 
@@ -127,7 +128,7 @@ def _field(api: Api, field: Field) -> list[str]:
         label = "optional "
     else:
         label = ""
-    about = field.description or (f"The id of a {field.type.name}." if field.type.is_ref else "")
+    about = field.description or (f"Id of the {field.type.name}." if field.type.is_ref else "")
     return [*_comment(_lines(about)), f"  {label}{proto_type} {field.proto_name} = {field.number};"]
 
 

@@ -1,0 +1,121 @@
+"""Generation speed and memory: synthetic specs of 10, 100 and 500 entities, and booking.
+
+Each case runs in a fresh interpreter (so imports and peak memory are its own) and reports:
+- `pipeline`: load + check + resolve + emit the three contracts, in-process, best of 3;
+- `cli`: the whole `apigen generate` command, interpreter start included, best of 3;
+- `peak MiB`: the interpreter's peak resident memory.
+Usage: python benchmarks/generate.py
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_MEASURE = """
+import json, resource, sys, time
+from pathlib import Path
+from apigen.pipeline import generate
+spec = Path(sys.argv[1])
+times = []
+for _ in range(3):
+    start = time.perf_counter()
+    generation = generate(spec)
+    times.append(time.perf_counter() - start)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"pipeline": min(times), "peak_mib": peak,
+                  "bytes": sum(len(t) for t in generation.plan.values())}))
+"""
+
+
+def synthetic_spec(entities: int) -> str:
+    """A spec of `entities` entities, each with CRUD, a filter, a reference and an enum."""
+    lines = [
+        "apigen: 1",
+        "name: synthetic",
+        "version: 1.0.0",
+        "auth: {bearer: {scopes: [read, write]}}",
+        "enums:",
+        "  Level: [low, medium, high]",
+        "entities:",
+    ]
+    for i in range(entities):
+        ref = f"      parent: Thing{i - 1}\n" if i else ""
+        lines.append(
+            f"  Thing{i}:\n"
+            "    fields:\n"
+            "      id: id\n"
+            f"{ref}"
+            "      name: {type: string, min_length: 1, max_length: 100}\n"
+            "      count: {type: int, min: 0, max: 1000}\n"
+            "      level: Level\n"
+            "      at: datetime\n"
+            "      tags: '[string]'\n"
+            "      note: string?\n"
+            "    operations: [list, get, create, update, delete]\n"
+            "    filters: {level: eq, at: range}\n"
+            "    scopes: {read: [read], write: [write]}"
+        )
+    lines.append("operations:")
+    for i in range(0, entities, 10):
+        lines.append(
+            f"  touch_thing{i}:\n"
+            "    kind: command\n"
+            f"    input: {{thing{i}_id: id, reason: string?}}\n"
+            f"    output: Thing{i}\n"
+            "    errors: [not_found]\n"
+            "    scopes: [write]"
+        )
+    lines.append("events:")
+    for i in range(0, entities, 10):
+        lines.append(
+            f"  thing{i}.touched: {{key: thing_id, payload: {{thing_id: id, at: datetime}}}}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def best_cli_time(spec: Path, out: Path) -> float:
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "apigen", "generate", str(spec), "--out", str(out)],
+            check=True,
+            capture_output=True,
+        )
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def measure(label: str, spec: Path, out: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(spec)], check=True, capture_output=True, text=True
+    )
+    figures = json.loads(result.stdout)
+    cli = best_cli_time(spec, out)
+    print(
+        f"{label:<14} pipeline {figures['pipeline'] * 1000:8.1f} ms   cli {cli * 1000:8.1f} ms"
+        f"   peak {figures['peak_mib']:6.1f} MiB   output {figures['bytes'] / 1024:8.1f} KiB"
+    )
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for size in (10, 100, 500):
+            spec = work / f"synthetic{size}.yaml"
+            spec.write_text(synthetic_spec(size))
+            measure(f"{size} entities", spec, work / f"out{size}")
+        booking = work / "booking.yaml"
+        booking.write_text((ROOT / "specs" / "booking.yaml").read_text())
+        measure("booking", booking, work / "booking")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""`python -m apigen`."""
+
+from .cli import main
+
+main()
