@@ -32,8 +32,13 @@ class Diagnostic:
     line: int = 0
     column: int = 0
 
-    def located(self, file: str, line: int, column: int) -> Diagnostic:
-        return replace(self, file=file, line=line, column=column)
+    def located(
+        self, file: str, line: int, column: int, path: SpecPath | None = None
+    ) -> Diagnostic:
+        """The diagnostic at a place in a file, its path optionally as written there."""
+        return replace(
+            self, file=file, line=line, column=column, path=self.path if path is None else path
+        )
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.column}: " if self.file else ""

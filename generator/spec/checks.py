@@ -56,11 +56,12 @@ def _check_header(spec: Spec) -> Iterator[Diagnostic]:
 
 def _check_snake(name: str, path: SpecPath, what: str) -> Iterator[Diagnostic]:
     if not SNAKE_CASE.match(name):
+        snake = Name(name).snake
         yield Diagnostic(
             "bad-name",
             path,
             f"{what} '{name}' is not snake_case",
-            f"rename it to '{Name(name).snake or 'name'}'",
+            f"rename it to '{snake}'" if SNAKE_CASE.match(snake) else "give it a snake_case name",
         )
     elif style := reserved_in(name):
         yield Diagnostic(
@@ -220,8 +221,8 @@ def _check_field(
             "unknown-type",
             type_path,
             f"unknown type '{field.type}'",
-            f"use a scalar ({', '.join(SCALAR_TYPES)}), an enum or an entity"
-            f"{did_you_mean(field.type, _known_types(spec))}",
+            did_you_mean(field.type, _known_types(spec))[2:]
+            or f"use a scalar ({', '.join(SCALAR_TYPES)}), an enum or an entity",
         )
         return
     if field.list and field.type in spec.entities and not allow_entity_lists:
@@ -300,7 +301,7 @@ def _check_constraints(field: FieldSpec, path: SpecPath, base: str) -> Iterator[
         else:
             try:
                 re.compile(field.pattern)
-            except re.error as error:
+            except (re.error, OverflowError) as error:
                 yield Diagnostic(
                     "bad-pattern",
                     (*path, "pattern"),
@@ -348,11 +349,18 @@ def _check_scopes(spec: Spec, scopes: list[str], path: SpecPath) -> Iterator[Dia
             )
 
 
+def _crud_operations(spec: Spec) -> Iterator[tuple[str, str]]:
+    """(entity, kind) of every CRUD operation; a badly named entity is reported, not routed."""
+    for entity, spec_entity in spec.entities.items():
+        if PASCAL_CASE.match(entity):
+            for kind in spec_entity.operations:
+                yield entity, kind
+
+
 def _crud_names(spec: Spec) -> dict[str, str]:
     return {
         crud_operation_name(kind, Name(entity)).snake: entity
-        for entity, spec_entity in spec.entities.items()
-        for kind in spec_entity.operations
+        for entity, kind in _crud_operations(spec)
     }
 
 
@@ -463,12 +471,11 @@ def _check_http(http: str, inputs: list[str], path: SpecPath) -> Iterator[Diagno
 def _check_routes(spec: Spec) -> Iterator[Diagnostic]:
     """Two operations must never answer the same method and path."""
     taken: dict[str, str] = {}
-    for entity, spec_entity in spec.entities.items():
-        for kind in spec_entity.operations:
-            method, route = crud_route(kind, Name(entity))
-            taken.setdefault(route_shape(method, route), f"the '{kind}' operation of {entity}")
+    for entity, kind in _crud_operations(spec):
+        method, route = crud_route(kind, Name(entity))
+        taken.setdefault(route_shape(method, route), f"the '{kind}' operation of {entity}")
     for name, op in spec.operations.items():
-        if op.http is not None and not ROUTE.match(op.http.strip()):
+        if not SNAKE_CASE.match(name) or (op.http is not None and not ROUTE.match(op.http.strip())):
             continue
         method, route = custom_route(Name(name), op.kind, op.http)
         shape = route_shape(method, route)

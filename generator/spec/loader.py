@@ -40,14 +40,16 @@ class SourceMap:
     values: dict[SpecPath, Position]
 
     def locate(self, diagnostic: Diagnostic) -> Diagnostic:
-        """Place a diagnostic at its path, or at the nearest enclosing place that exists."""
-        table = self.keys if diagnostic.code in _AT_KEY else self.values
+        """Place a diagnostic at its path as written, or at the nearest enclosing place."""
+        # a name problem points at the key, except for the spec's name, which is a value
+        at_key = diagnostic.code in _AT_KEY and diagnostic.path != ("name",)
+        table = self.keys if at_key else self.values
         path = self._as_written(diagnostic.path)
         for depth in range(len(path), -1, -1):
             position = table.get(path[:depth]) or self.values.get(path[:depth])
             if position:
-                return diagnostic.located(self.file, *position)
-        return diagnostic.located(self.file, 1, 1)
+                return diagnostic.located(self.file, *position, path)
+        return diagnostic.located(self.file, 1, 1, path)
 
     def _as_written(self, path: SpecPath) -> SpecPath:
         """The path in the text: `slot: Slt` has no `type` key, `Color: [a, b]` no `values`."""
@@ -58,10 +60,17 @@ class SourceMap:
 
 
 _SHORTHAND_KEYS = ("type", "values")
-_AT_KEY = {"unknown-key", "reserved-word", "bad-name", "duplicate-name", "missing-key"}
+_AT_KEY = {
+    "unknown-key",
+    "reserved-word",
+    "bad-name",
+    "duplicate-name",
+    "missing-key",
+    "missing-id",
+}
 
 
-class _Constructor(RoundTripConstructor):  # type: ignore[misc]
+class _Constructor(RoundTripConstructor):
     """Records every duplicate key (the first value wins) instead of stopping at the first."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -90,16 +99,16 @@ class _Walk:
             self.mappings[(node.lc.line + 1, node.lc.col + 1)] = path
             plain: dict[str, Any] = {}
             for key, value in node.items():
-                child = (*path, str(key))
-                if key in node.lc.data:
-                    key_line, key_col = node.lc.key(key)
+                child = (*path, _key_text(key))
+                position = (node.lc.data or {}).get(key)  # none for keys merged by `<<`
+                if position:
+                    key_line, key_col, value_line, value_col = position
                     self.keys[child] = (key_line + 1, key_col + 1)
-                    value_line, value_col = node.lc.value(key)
                     # an empty value is placed at the next key: point at its own key instead
                     self.values[child] = (
                         self.keys[child] if value is None else (value_line + 1, value_col + 1)
                     )
-                plain[str(key)] = self.plain(value, child)
+                plain[_key_text(key)] = self.plain(value, child)
             return plain
         if isinstance(node, CommentedSeq):
             items = []
@@ -121,6 +130,13 @@ class _Walk:
         return node
 
 
+def _key_text(key: Any) -> str:
+    """A mapping key as the user wrote it: `true:` is 'true', not 'True'."""
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    return "null" if key is None else str(key)
+
+
 def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[Diagnostic]]:
     """Parse YAML text into plain Python, its source map and any duplicate keys.
 
@@ -135,6 +151,11 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[Diagnostic]]:
         mark = error.problem_mark or error.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = (error.problem or error.context or "invalid YAML").strip()
+        if error.problem and error.context and error.context_mark:
+            start = error.context_mark
+            problem += (
+                f" ({error.context.strip()} at line {start.line + 1}, column {start.column + 1})"
+            )
         raise SpecError(
             [Diagnostic("yaml-syntax", (), problem, "fix the YAML syntax here", file, line, col)]
         ) from None
@@ -158,14 +179,15 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[Diagnostic]]:
                 )
             ]
         ) from None
-    root = (tree.lc.line + 1, tree.lc.col + 1) if isinstance(tree, CommentedMap) else (1, 1)
+    nested = isinstance(tree, (CommentedMap, CommentedSeq))
+    root = (tree.lc.line + 1, tree.lc.col + 1) if nested else (1, 1)
     walk = _Walk({}, {(): root}, {})
     data = walk.plain(tree, ())
     duplicates = [
         Diagnostic(
             "duplicate-key",
-            (*walk.mappings.get((start.line + 1, start.column + 1), ()), str(key)),
-            f"duplicate key '{key}'",
+            (*walk.mappings.get((start.line + 1, start.column + 1), ()), _key_text(key)),
+            f"duplicate key '{_key_text(key)}'",
             "give each key a unique name, or remove the repeated one",
             file,
             mark.line + 1,
@@ -211,8 +233,7 @@ def parse_spec(text: str, file: str = "<spec>") -> Spec:
                     "the spec is not a YAML mapping",
                     "start from `apigen: 1`, `name:` and `version:` keys",
                     file,
-                    1,
-                    1,
+                    *source.values[()],
                 )
             ]
         )
@@ -249,12 +270,10 @@ def _shape_diagnostics(errors: Iterable[ErrorDetails]) -> Iterable[Diagnostic]:
         if kind == "extra_forbidden":
             key = str(path[-1])
             allowed = _allowed_keys(path[:-1])
+            hint = did_you_mean(key, allowed)[2:]
+            listed = f" (allowed: {', '.join(allowed)})" if allowed else ""
             yield Diagnostic(
-                "unknown-key",
-                path,
-                f"unknown key '{key}'",
-                f"remove it{did_you_mean(key, allowed) or ''}"
-                + (f" (allowed: {', '.join(allowed)})" if allowed else ""),
+                "unknown-key", path, f"unknown key '{key}'", hint or f"remove it{listed}"
             )
         elif kind == "missing":
             yield Diagnostic(
@@ -267,7 +286,9 @@ def _shape_diagnostics(errors: Iterable[ErrorDetails]) -> Iterable[Diagnostic]:
             yield Diagnostic(
                 "bad-value",
                 path,
-                f"{_describe(given)} is not allowed here",
+                f"{given!r} is not allowed here"
+                if isinstance(given, (str, int, float))
+                else f"{_describe(given)} is not allowed here",
                 f"use {'one of ' if len(choices) > 1 else ''}{expected}{hint}",
             )
         elif kind in _EXPECTED:

@@ -85,7 +85,9 @@ class EnumSpec(SpecModel):
     description: str = ""
 
 
-EnumDecl = Annotated[EnumSpec, BeforeValidator(_enum_shorthand, json_schema_input_type=list[str])]
+EnumDecl = Annotated[
+    EnumSpec, BeforeValidator(_enum_shorthand, json_schema_input_type=list[str] | EnumSpec)
+]
 
 
 class EntityScopes(SpecModel):
@@ -154,7 +156,9 @@ class ErrorSpec(SpecModel):
 
 
 def _scopes_shorthand(value: Any) -> Any:
-    return {scope: "" for scope in value} if isinstance(value, list) else value
+    if isinstance(value, list) and all(isinstance(scope, str) for scope in value):
+        return dict.fromkeys(value, "")
+    return value
 
 
 class BearerSpec(SpecModel):
