@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import graphql
 import pytest
+
 from apigen.contracts.graphql import emit_graphql
 from apigen.ir import Api, Operation
 

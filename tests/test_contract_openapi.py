@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apigen.contracts.openapi import emit_openapi
 from openapi_spec_validator import validate
+
+from apigen.contracts.openapi import emit_openapi
 
 from .conftest import SPECS, api_of
 

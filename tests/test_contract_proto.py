@@ -11,13 +11,14 @@ from types import ModuleType
 
 import grpc
 import pytest
+from google.protobuf import descriptor_pb2
+from google.protobuf.message import Message as ProtoMessage
+from grpc_tools import protoc
+
 from apigen.contracts.proto import emit_proto, proto_path
 from apigen.ir import Api, Field, Message
 from apigen.resolve import resolve
 from apigen.spec.loader import load_spec, parse_spec
-from google.protobuf import descriptor_pb2
-from google.protobuf.message import Message as ProtoMessage
-from grpc_tools import protoc
 
 SPECS = sorted((Path(__file__).parent.parent / "specs").glob("*.yaml"))
 WELL_KNOWN = str(importlib.resources.files("grpc_tools") / "_proto")

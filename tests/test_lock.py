@@ -6,13 +6,14 @@ import importlib.resources
 from pathlib import Path
 
 import pytest
+from google.protobuf import descriptor_pb2
+from grpc_tools import protoc
+
 from apigen.contracts.proto import emit_proto, proto_path
 from apigen.ir import Api
 from apigen.lock import Lock
 from apigen.resolve import resolve
 from apigen.spec.loader import parse_spec
-from google.protobuf import descriptor_pb2
-from grpc_tools import protoc
 
 SPEC = """
 apigen: 1
