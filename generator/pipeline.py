@@ -1,4 +1,4 @@
-"""The pipeline, in one direction: load -> resolve -> emit contracts -> plan.
+"""The pipeline, in one direction: load -> resolve -> emit contracts -> render code -> plan.
 
 Nothing here writes; `apigen generate` hands the plan to the writer, `apigen check`
 compares it with the tree.
@@ -15,6 +15,7 @@ from .contracts.proto import emit_proto, proto_path
 from .diagnostics import Diagnostic, SpecError
 from .ir import Api
 from .lock import Lock
+from .render import render_service
 from .resolve import resolve
 from .spec.loader import load_spec
 from .writer import Plan
@@ -71,4 +72,6 @@ def generate(spec_path: Path) -> Generation:
     spec = load_spec(spec_path)
     lock_file = lock_path(spec_path)
     api = resolve(spec, read_lock(lock_file))
-    return Generation(api, contract_files(api), lock_file, api.lock.dumps())
+    contracts = contract_files(api)
+    plan = {**contracts, **render_service(api, contracts)}
+    return Generation(api, dict(sorted(plan.items())), lock_file, api.lock.dumps())

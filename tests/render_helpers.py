@@ -1,0 +1,70 @@
+"""Helpers for tests of generated code: render a spec into a folder, import it, serve it."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from apigen.pipeline import generate
+from apigen.render import render_service
+from apigen.writer import Plan, write_plan
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def render_spec(spec: Path) -> Plan:
+    """Contracts and the generated package of a spec, as one plan."""
+    generation = generate(spec)
+    return {**generation.plan, **render_service(generation.api, generation.plan)}
+
+
+@contextlib.contextmanager
+def importable(src: Path, package: str) -> Iterator[None]:
+    """`src` on sys.path while the block runs; the package is forgotten afterwards."""
+    sys.path.insert(0, str(src))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(src))
+        for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+            del sys.modules[name]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Run an ASGI app with uvicorn on 127.0.0.1 in a thread; yield its base URL."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def write(plan: Plan, root: Path) -> Path:
+    write_plan(plan, root)
+    return root
