@@ -22,9 +22,10 @@ demo: install
 	$(BIN)/apigen check specs/booking.yaml --out examples/booking
 
 lint: install
-	$(BIN)/ruff check generator tests benchmarks
-	$(BIN)/ruff format --check generator tests benchmarks
+	$(BIN)/ruff check generator tests benchmarks examples
+	$(BIN)/ruff format --check generator tests benchmarks examples
 	$(BIN)/mypy generator
+	MYPYPATH=examples/booking/src $(BIN)/mypy -p booking
 
 test: lint
 	$(BIN)/pytest

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from apigen.pipeline import generate
-from apigen.render import render_service
 from apigen.writer import Plan, write_plan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,8 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def render_spec(spec: Path) -> Plan:
     """Contracts and the generated package of a spec, as one plan."""
-    generation = generate(spec)
-    return {**generation.plan, **render_service(generation.api, generation.plan)}
+    return generate(spec).plan
 
 
 @contextlib.contextmanager
