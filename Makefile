@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine with Python 3.11:
-#   make demo   install, generate the booking example and show it
+#   make demo   install, generate the booking example, start it, follow one booking
 #   make test   install, lint, type-check and run every test
 PYTHON ?= python3
 VENV := .venv
@@ -20,6 +20,7 @@ demo: install
 	$(BIN)/apigen lint specs/booking.yaml
 	$(BIN)/apigen generate specs/booking.yaml --out examples/booking
 	$(BIN)/apigen check specs/booking.yaml --out examples/booking
+	$(BIN)/python examples/booking/demo.py
 
 lint: install
 	$(BIN)/ruff check generator tests benchmarks examples
