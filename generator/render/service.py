@@ -15,6 +15,7 @@ from ..writer import Plan
 from .context import IDEMPOTENCY_HEADER, error_class, model_names, service_op, stdlib_types
 from .environment import TEMPLATES, environment
 from .format import format_python
+from .grpc_stubs import render_grpc_stubs
 from .models import render_models
 
 OPENAPI_CONTRACT = "contracts/openapi.json"
@@ -55,6 +56,8 @@ def render_service(api: Api, contracts: Plan) -> Plan:
     _add(plan, f"{generated}/openapi.json", contracts[OPENAPI_CONTRACT])
     python = {path: text for path, text in plan.items() if path.endswith(".py")}
     plan.update(format_python(python))
+    # After formatting: protoc's output stays exactly as emitted (its imports have side effects).
+    plan.update(render_grpc_stubs(api, contracts))
     return dict(sorted(plan.items()))
 
 
