@@ -128,7 +128,7 @@ def _event_field(api: Api, event: Event) -> list[str]:
     key = event.key
     arg = (
         key.graphql_name,
-        _type(api, key.type, optional=True),
+        graphql_type(api, key.type, optional=True),
         f"Only events with this `{key.graphql_name}`; all events when omitted.",
     )
     notes = " ".join(filter(None, [event.description, f"Delivers each `{event.type}` event."]))
@@ -139,9 +139,9 @@ def _object(api: Api, message: Message, name: str) -> str:
     """An object type; each entity reference appears as its id and as the resolved object."""
     lines = [*_description(message.description, ""), f"type {name} {{"]
     for f in message.fields:
-        lines += _field(f.graphql_name, [], _type(api, f.type, f.optional), _field_notes(f))
+        lines += _field(f.graphql_name, [], graphql_type(api, f.type, f.optional), _field_notes(f))
         if f.type.is_ref:
-            resolved = _type(api, f.type, f.optional, as_id=False)
+            resolved = graphql_type(api, f.type, f.optional, as_id=False)
             lines += _field(f.name.camel, [], resolved, f"Resolved from `{f.graphql_name}`.")
     return "\n".join([*lines, "}"])
 
@@ -225,7 +225,7 @@ def _scalars(api: Api) -> list[str]:
 
 def _arg(api: Api, f: Field, with_default: bool = True) -> Arg:
     """An argument or input field: references by id, the default and constraints documented."""
-    type_ = _type(api, f.type, f.optional)
+    type_ = graphql_type(api, f.type, f.optional)
     if with_default and f.default is not None:
         type_ += f" = {_literal(api, f.type, f.default)}"
     return f.graphql_name, type_, _field_notes(f)
@@ -245,7 +245,7 @@ def _field(name: str, args: list[Arg], type_: str, description: str) -> list[str
     return [*lines, f"  ): {type_}"]
 
 
-def _type(api: Api, ref: TypeRef, optional: bool, as_id: bool = True) -> str:
+def graphql_type(api: Api, ref: TypeRef, optional: bool, as_id: bool = True) -> str:
     """The GraphQL type of a field: lists are `[T!]`, non-null unless optional."""
     if ref.kind == "scalar" or (ref.is_ref and as_id):
         base = SCALARS["id" if ref.is_ref else ref.name]

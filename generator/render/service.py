@@ -15,6 +15,7 @@ from ..writer import Plan
 from .context import IDEMPOTENCY_HEADER, error_class, model_names, service_op, stdlib_types
 from .environment import TEMPLATES, environment
 from .format import format_python
+from .graphql_context import GRAPHQL_CONTRACT, graphql_context
 from .grpc_stubs import render_grpc_stubs
 from .models import render_models
 
@@ -44,6 +45,7 @@ def render_service(api: Api, contracts: Plan) -> Plan:
         "client_class": f"{api.name.pascal}Client",
         "secret_env": f"{api.name.upper}_JWT_SECRET",
     }
+    context.update(graphql_context(api, contracts))
     env = environment(SERVICE_TEMPLATES)
     plan: Plan = {}
     for template in sorted(p for p in SERVICE_TEMPLATES.rglob("*.jinja") if p.is_file()):
@@ -54,6 +56,8 @@ def render_service(api: Api, contracts: Plan) -> Plan:
     _add(plan, f"{generated}/models.py", render_models(contracts[OPENAPI_CONTRACT], header(api)))
     # Served as `/openapi.json`, byte for byte the emitted contract.
     _add(plan, f"{generated}/openapi.json", contracts[OPENAPI_CONTRACT])
+    # Bound by the GraphQL adapter: the emitted schema is the one served.
+    _add(plan, f"{generated}/schema.graphql", contracts[GRAPHQL_CONTRACT])
     python = {path: text for path, text in plan.items() if path.endswith(".py")}
     plan.update(format_python(python))
     # After formatting: protoc's output stays exactly as emitted (its imports have side effects).

@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Response
+from starlette.routing import Route
 
+from .graphql import create_graphql_app
 from .idempotency import IdempotencyStore
 from .rest import install_problem_handlers, rest_router
 from .service import BookingService
@@ -35,8 +37,12 @@ def create_app(
     async def openapi_contract() -> Response:
         return Response(OPENAPI_CONTRACT, media_type="application/json")
 
+    # One idempotency store, so a key means the same in every style.
+    store = idempotency if idempotency is not None else IdempotencyStore()
     # REST, under /v1.
-    app.include_router(rest_router(service, secret=secret, idempotency=idempotency))
-    # GraphQL (`/v1/graphql`), WebSocket (`/v1/ws`) and SSE
-    # (`/v1/events`) mount here, on the same service.
+    app.include_router(rest_router(service, secret=secret, idempotency=store))
+    # GraphQL, bound to the emitted schema. A route, not a mount: a mount redirects POSTs.
+    graphql = create_graphql_app(service, secret=secret, idempotency=store)
+    app.router.routes.append(Route("/v1/graphql", graphql, methods=["GET", "POST"]))
+    # WebSocket (`/v1/ws`) and SSE (`/v1/events`) mount here.
     return app
