@@ -81,6 +81,11 @@ MAX_PAGE = 100
 
 logger = logging.getLogger(__name__)
 
+# Ariadne logs every error of every result, expected ones (a taken slot, a bad input) too.
+# `format_error` below logs the unexpected ones itself, so Ariadne's own log stays quiet.
+ariadne_logger = logging.getLogger(f"{__name__}.ariadne")
+ariadne_logger.addFilter(lambda record: False)
+
 # -- requests ---------------------------------------------------------------------------------
 
 
@@ -784,5 +789,6 @@ def create_graphql_app(
         context_value=context_value,
         validation_rules=validation_rules,
         error_formatter=format_error,
+        logger=ariadne_logger,
         debug=debug,
     )
