@@ -20,6 +20,7 @@ from typing import Any
 
 from ._generated.errors import (
     AppointmentNotCancellable,
+    FieldError,
     NotFound,
     SlotUnavailable,
     ValidationFailed,
@@ -220,7 +221,13 @@ class Booking:
         return _slot(self.store.one("slots", id))
 
     async def create_slot(self, *, principal: Principal, body: CreateSlotBody) -> Slot:
-        self.store.one("providers", body.provider_id)
+        try:
+            self.store.one("providers", body.provider_id)
+        except NotFound:  # a bad reference in the body is invalid input, not a missing resource
+            raise ValidationFailed(
+                detail=f"no provider with id {body.provider_id!r}",
+                errors=[FieldError("body.provider_id", "no provider with this id")],
+            ) from None
         slot_id = uuid.uuid4().hex
         with self.store.transaction() as db:
             db.execute(
