@@ -61,10 +61,16 @@ def main() -> None:
 @main.command()
 @spec_argument
 @out_option
-def generate(spec: Path, out: Path | None) -> None:
-    """Generate the contracts (and code) of SPEC into the output folder."""
+@click.option("--force", is_flag=True, help="Overwrite generated files that were edited by hand.")
+def generate(spec: Path, out: Path | None, force: bool) -> None:
+    """Generate the contracts and code of SPEC into the output folder.
+
+    Generated files are rewritten; user-owned files (`src/<name>/service.py`) are created once
+    and never touched again; a generated file edited by hand stops the run (see --force).
+    """
     from .pipeline import generate as run_pipeline
-    from .writer import write_plan
+    from .render.user_files import missing_methods, service_module
+    from .writer import HandEditedError, apply_plan, write_plan
 
     try:
         generation = run_pipeline(spec)
@@ -72,16 +78,36 @@ def generate(spec: Path, out: Path | None) -> None:
         _fail_on_spec_errors(error, "text")
         return
     root = out or spec.parent
-    changed = write_plan(generation.plan, root)
-    lock_changed = write_plan(
-        {generation.lock_path.name: generation.lock_text}, generation.lock_path.parent
-    )
-    for path in changed:
-        click.echo(f"wrote {root / path}")
+    try:
+        outcome = apply_plan(generation.plan, generation.user_files, root, force=force)
+    except HandEditedError as error:
+        for path in error.paths:
+            click.secho(f"{root / path}: edited by hand; generating would overwrite it", err=True)
+        click.echo(
+            "Nothing was written. Move your change into the spec or into "
+            f"{service_module(generation.api)}, or rerun with --force to overwrite.",
+            err=True,
+        )
+        sys.exit(EXIT_DRIFT)
+    lock_dir = generation.lock_path.parent
+    lock_changed = write_plan({generation.lock_path.name: generation.lock_text}, lock_dir)
+    for verb, paths in (
+        ("wrote", outcome.written),
+        ("created", outcome.created),
+        ("removed", outcome.removed),
+    ):
+        for path in paths:
+            click.echo(f"{verb} {root / path}")
+    for path in outcome.kept:
+        click.echo(f"kept {root / path}: no longer generated, but edited by hand", err=True)
     for path in lock_changed:
-        click.echo(f"wrote {generation.lock_path.parent / path}")
-    if not changed and not lock_changed:
+        click.echo(f"wrote {lock_dir / path}")
+    if not (outcome.written or outcome.created or outcome.removed or lock_changed):
         click.echo(f"{root}: up to date ({len(generation.plan)} files)")
+    user_module = root / service_module(generation.api)
+    if user_module.is_file():
+        for signature in missing_methods(generation.api, user_module.read_text("utf-8")):
+            click.secho(f"{user_module}: add `{signature}`", err=True, fg="yellow")
 
 
 @main.command()
@@ -101,12 +127,16 @@ def check(spec: Path, out: Path | None, fmt: str) -> None:
     root = out or spec.parent
     drifts = compare_plan(generation.plan, root)
     drifts += compare_plan(
-        {generation.lock_path.name: generation.lock_text}, generation.lock_path.parent
+        {generation.lock_path.name: generation.lock_text},
+        generation.lock_path.parent,
+        manifest=False,
     )
     if fmt == "json":
-        _emit_json({"ok": not drifts, "drift": [{"path": d.path, "diff": d.diff} for d in drifts]})
+        found = [{"path": d.path, "reason": d.reason, "diff": d.diff} for d in drifts]
+        _emit_json({"ok": not drifts, "drift": found})
     elif drifts:
         for drift in drifts:
+            click.echo(f"{drift.path}: {drift.reason}")
             click.echo(drift.diff, nl=False)
         click.echo(
             f"{len(drifts)} file(s) out of date: run `apigen generate {spec}"

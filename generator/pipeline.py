@@ -16,6 +16,7 @@ from .diagnostics import Diagnostic, SpecError
 from .ir import Api
 from .lock import Lock
 from .render import render_service
+from .render.user_files import render_user_files
 from .resolve import resolve
 from .spec.loader import load_spec
 from .writer import Plan
@@ -59,10 +60,12 @@ def contract_files(api: Api) -> Plan:
 
 @dataclass(frozen=True)
 class Generation:
-    """What one spec generates: its IR, the files of the output folder, and the lock."""
+    """What one spec generates: its IR, the generated files, the user-owned files (created
+    once, never overwritten) and the lock."""
 
     api: Api
     plan: Plan
+    user_files: Plan
     lock_path: Path
     lock_text: str
 
@@ -74,4 +77,6 @@ def generate(spec_path: Path) -> Generation:
     api = resolve(spec, read_lock(lock_file))
     contracts = contract_files(api)
     plan = {**contracts, **render_service(api, contracts)}
-    return Generation(api, dict(sorted(plan.items())), lock_file, api.lock.dumps())
+    return Generation(
+        api, dict(sorted(plan.items())), render_user_files(api), lock_file, api.lock.dumps()
+    )

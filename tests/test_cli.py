@@ -61,7 +61,8 @@ def test_check_fails_on_drift_and_on_a_spec_edit(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "+# edited" not in result.stdout and "-# edited" in result.stdout
     assert "apigen generate" in result.stderr
-    apigen("generate", cwd=root)
+    assert apigen("generate", cwd=root).returncode == 1  # a hand edit is not overwritten...
+    assert apigen("generate", "--force", cwd=root).returncode == 0  # ...unless asked to
     assert apigen("check", cwd=root).returncode == 0
     spec = root / "apigen.yaml"
     spec.write_text(spec.read_text().replace("max: 480", "max: 481"))

@@ -1,0 +1,72 @@
+"""User-owned files: created once by `apigen generate`, never overwritten, and checked.
+
+The skeleton of `src/<package>/service.py` implements every operation with a
+`NotImplementedError`; after that the file is the user's. `missing_methods` reads it back
+(as text, never importing it) to name the operations it does not implement yet.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from ..ir import Api
+from ..writer import Plan
+from .context import ServiceOp, model_names, service_op, stdlib_types
+from .environment import TEMPLATES, environment
+from .format import format_python
+
+USER_TEMPLATES = TEMPLATES / "user"
+
+
+def service_module(api: Api) -> str:
+    """The path of the user's service implementation."""
+    return f"src/{api.name.snake}/service.py"
+
+
+def render_user_files(api: Api) -> Plan:
+    """The user-owned files of a new project, by path."""
+    ops = [service_op(op) for op in api.operations]
+    context = {
+        "api": api,
+        "ops": ops,
+        "models": model_names(api, ops),
+        "stdlib": stdlib_types(ops),
+        "service_class": f"{api.name.pascal}Service",
+        "implementation_class": api.name.pascal,
+    }
+    env = environment(USER_TEMPLATES)
+    plan = {
+        service_module(api): env.get_template("src/{{package}}/service.py.jinja").render(context)
+    }
+    return format_python(plan)
+
+
+def signature(s: ServiceOp) -> str:
+    """The method an implementation needs for one operation, as one line of Python."""
+    params = [f"{p.name}: {p.annotation}" for p in s.params]
+    body = [f"body: {s.body}"] if s.body else []
+    args = ", ".join(["self", "*", "principal: Principal", *params, *body])
+    return f"async def {s.method}({args}) -> {s.returns}"
+
+
+def missing_methods(api: Api, source: str) -> list[str]:
+    """Signatures of the operations no class in the user's service module implements yet.
+
+    The implementation is the class defining the most operation methods; a module that does
+    not parse (the user is mid-edit) or defines none is not judged.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    ops = [service_op(op) for op in api.operations]
+    wanted = {s.method for s in ops}
+    defined = [
+        {n.name for n in node.body if isinstance(n, ast.AsyncFunctionDef | ast.FunctionDef)}
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef)
+    ]
+    best = max(defined, key=lambda names: len(names & wanted), default=set())
+    if not best & wanted:
+        return []
+    return [signature(s) for s in ops if s.method not in best]
