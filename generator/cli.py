@@ -68,6 +68,7 @@ def generate(spec: Path, out: Path | None, force: bool) -> None:
     Generated files are rewritten; user-owned files (`src/<name>/service.py`) are created once
     and never touched again; a generated file edited by hand stops the run (see --force).
     """
+    from .cache import fingerprint, remember
     from .pipeline import generate as run_pipeline
     from .render.user_files import missing_methods, service_module
     from .writer import HandEditedError, apply_plan, write_plan
@@ -91,6 +92,7 @@ def generate(spec: Path, out: Path | None, force: bool) -> None:
         sys.exit(EXIT_DRIFT)
     lock_dir = generation.lock_path.parent
     lock_changed = write_plan({generation.lock_path.name: generation.lock_text}, lock_dir)
+    remember(root, fingerprint(spec, generation.lock_path))
     for verb, paths in (
         ("wrote", outcome.written),
         ("created", outcome.created),
@@ -116,6 +118,15 @@ def generate(spec: Path, out: Path | None, force: bool) -> None:
 @format_option
 def check(spec: Path, out: Path | None, fmt: str) -> None:
     """Fail (exit 1) when the generated files or the lock differ from what SPEC produces."""
+    from .cache import fingerprint, known_in_sync, remember
+    from .lock import lock_path
+
+    root = out or spec.parent
+    inputs = fingerprint(spec, lock_path(spec))
+    if known_in_sync(root, inputs):  # nothing that makes the files changed: skip the pipeline
+        _report_sync(root, spec, fmt)
+        return
+
     from .pipeline import generate as run_pipeline
     from .writer import compare_plan
 
@@ -124,17 +135,20 @@ def check(spec: Path, out: Path | None, fmt: str) -> None:
     except SpecError as error:
         _fail_on_spec_errors(error, fmt)
         return
-    root = out or spec.parent
     drifts = compare_plan(generation.plan, root)
     drifts += compare_plan(
         {generation.lock_path.name: generation.lock_text},
         generation.lock_path.parent,
         manifest=False,
     )
+    if not drifts:
+        remember(root, inputs)
+        _report_sync(root, spec, fmt)
+        return
     if fmt == "json":
         found = [{"path": d.path, "reason": d.reason, "diff": d.diff} for d in drifts]
-        _emit_json({"ok": not drifts, "drift": found})
-    elif drifts:
+        _emit_json({"ok": False, "drift": found})
+    else:
         for drift in drifts:
             click.echo(f"{drift.path}: {drift.reason}")
             click.echo(drift.diff, nl=False)
@@ -143,9 +157,14 @@ def check(spec: Path, out: Path | None, fmt: str) -> None:
             + (f" --out {out}`" if out else "`"),
             err=True,
         )
+    sys.exit(EXIT_DRIFT)
+
+
+def _report_sync(root: Path, spec: Path, fmt: str) -> None:
+    if fmt == "json":
+        _emit_json({"ok": True, "drift": []})
     else:
         click.echo(f"{root}: in sync with {spec}")
-    sys.exit(EXIT_DRIFT if drifts else 0)
 
 
 @main.command()

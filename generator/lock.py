@@ -13,9 +13,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 LOCK_FORMAT = 1
+
+
+def lock_path(spec_path: Path) -> Path:
+    """The lock next to a spec, named after it: `specs/booking.yaml` -> `specs/booking.lock`."""
+    return spec_path.with_suffix(".lock")
 
 
 @dataclass(frozen=True)

@@ -14,17 +14,12 @@ from .contracts.openapi import emit_openapi
 from .contracts.proto import emit_proto, proto_path
 from .diagnostics import Diagnostic, SpecError
 from .ir import Api
-from .lock import Lock
+from .lock import Lock, lock_path
 from .render import render_service
 from .render.user_files import render_user_files
 from .resolve import resolve
 from .spec.loader import load_spec
 from .writer import Plan
-
-
-def lock_path(spec_path: Path) -> Path:
-    """The lock next to a spec, named after it: `specs/booking.yaml` -> `specs/booking.lock`."""
-    return spec_path.with_suffix(".lock")
 
 
 def read_lock(path: Path) -> Lock:

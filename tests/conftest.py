@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from apigen.ir import Api
 from apigen.resolve import resolve
 from apigen.spec.loader import load_spec
@@ -15,3 +17,11 @@ SPECS = sorted((ROOT / "specs").glob("*.yaml"))
 def api_of(spec: Path) -> Api:
     """The IR of a spec, numbered as a new spec would be (no previous lock)."""
     return resolve(load_spec(spec))
+
+
+@pytest.fixture(autouse=True)
+def private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each test gets its own apigen check cache (`$XDG_CACHE_HOME/apigen`)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))

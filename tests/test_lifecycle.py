@@ -113,3 +113,18 @@ def test_check_fails_when_the_lock_is_out_of_date(tmp_path: Path) -> None:
     lock.write_text(lock.read_text().replace('"title": 3', '"title": 30'))
     result = run("check", str(root / "apigen.yaml"))
     assert result.exit_code == 1 and "apigen.lock" in result.output
+
+
+def test_check_trusts_its_cache_only_while_nothing_changed(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    spec = str(root / "apigen.yaml")
+    assert run("check", spec).exit_code == 0  # the cache now vouches for the tree
+    target = root / GENERATED
+    target.write_text(target.read_text() + "# edited\n")
+    assert run("check", spec).exit_code == 1  # an edited file is seen despite the cache
+    assert run("generate", spec, "--force").exit_code == 0
+    assert run("check", spec).exit_code == 0
+    (root / "apigen.yaml").write_text(
+        (root / "apigen.yaml").read_text().replace("max: 50", "max: 49")
+    )
+    assert run("check", spec).exit_code == 1  # a spec edit is a new fingerprint

@@ -1,0 +1,72 @@
+"""The check cache: `apigen check` skips regenerating when nothing that produces the files changed.
+
+After a run that left a tree in sync, the cache records a fingerprint of every input (the spec,
+its lock, apigen's own code and templates) and the manifest of the tree. A later check whose
+fingerprint and manifest match, and whose files still hash as the manifest says, is in sync
+without running the pipeline. The cache lives outside the project (`$XDG_CACHE_HOME/apigen`),
+so a fresh clone, such as CI's, always takes the full path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from .writer import MANIFEST, digest, read_manifest
+
+PACKAGE = Path(__file__).resolve().parent
+SOURCES = (PACKAGE, PACKAGE.parent / "templates")
+
+
+def _cache_file(root: Path) -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:32]
+    return base / "apigen" / f"{key}.json"
+
+
+def fingerprint(spec: Path, lock: Path) -> str:
+    """A hash of everything that determines the generated files."""
+    sha = hashlib.sha256()
+    files = [spec, lock]
+    for source in SOURCES:
+        files += sorted(
+            p for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+        )
+    for path in files:
+        sha.update(str(path).encode())
+        sha.update(path.read_bytes() if path.is_file() else b"\0missing")
+    return sha.hexdigest()
+
+
+def remember(root: Path, inputs: str) -> None:
+    """Record that the tree under `root` is in sync with inputs of this fingerprint."""
+    manifest = root / MANIFEST
+    if not manifest.is_file():
+        return
+    record = {"inputs": inputs, "manifest": digest(manifest.read_text("utf-8"))}
+    target = _cache_file(root)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(record), encoding="utf-8")
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+
+
+def known_in_sync(root: Path, inputs: str) -> bool:
+    """True when the cache vouches for the tree: same inputs, same manifest, unedited files."""
+    try:
+        record = json.loads(_cache_file(root).read_text(encoding="utf-8"))
+        manifest = (root / MANIFEST).read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return False
+    if record.get("inputs") != inputs or record.get("manifest") != digest(manifest):
+        return False
+    for relative, expected in read_manifest(root).items():
+        try:
+            if digest((root / relative).read_text(encoding="utf-8")) != expected:
+                return False
+        except (OSError, UnicodeDecodeError):
+            return False
+    return True
