@@ -6,11 +6,12 @@ located line each; `--format json` prints one JSON document on stdout instead.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import click
 
@@ -52,7 +53,26 @@ def _fail_on_spec_errors(error: SpecError, fmt: str) -> None:
     sys.exit(EXIT_BAD_INPUT)
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """A group whose commands in other modules are imported only when they run, so the
+    everyday commands (`check` above all) start fast."""
+
+    lazy: ClassVar[dict[str, str]] = {"diff": ".diff_command:diff"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            module, attribute = self.lazy[name].split(":")
+            command: click.Command = getattr(
+                importlib.import_module(module, __package__), attribute
+            )
+            return command
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup)
 @click.version_option(package_name="apigen")
 def main() -> None:
     """apigen: one domain spec in; contracts, a service and clients out."""
