@@ -9,7 +9,15 @@ from typing import Any
 
 import jinja2
 
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+
+def _templates() -> Path:
+    """The templates: inside the package when installed from a wheel, else the checkout's."""
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "templates"
+    return installed if installed.is_dir() else package.parent / "templates"
+
+
+TEMPLATES = _templates()
 
 
 def _py_string(text: str) -> str:
