@@ -14,6 +14,7 @@ from ..ir import Api
 from ..writer import Plan
 from .context import IDEMPOTENCY_HEADER, error_class, model_names, service_op, stdlib_types
 from .environment import TEMPLATES, environment
+from .events_context import events_context
 from .format import format_python
 from .graphql_context import GRAPHQL_CONTRACT, graphql_context
 from .grpc_stubs import render_grpc_stubs
@@ -46,6 +47,7 @@ def render_service(api: Api, contracts: Plan) -> Plan:
         "secret_env": f"{api.name.upper}_JWT_SECRET",
     }
     context.update(graphql_context(api, contracts))
+    context.update(events_context(api))
     env = environment(SERVICE_TEMPLATES)
     plan: Plan = {}
     for template in sorted(p for p in SERVICE_TEMPLATES.rglob("*.jinja") if p.is_file()):

@@ -3,6 +3,11 @@
 User-owned: `apigen generate` created the interface in `_generated/service.py`; this file is
 ours and is never overwritten. The store is SQLite (`BOOKING_DATABASE_URL`, default
 `sqlite:///booking.db`; `sqlite:///:memory:` for tests).
+
+Events: a cancellation publishes `appointment.status_changed` (confirmed -> cancelled) once,
+after it is committed, on the bus given (default: the process-wide `default_bus()`, which
+`create_app` also uses). Booking publishes nothing: a new appointment has no previous status,
+and it is the response to the booking itself.
 """
 
 from __future__ import annotations
@@ -25,10 +30,12 @@ from ._generated.errors import (
     SlotUnavailable,
     ValidationFailed,
 )
+from ._generated.events import BookingEvents, EventBus
 from ._generated.models import (
     Appointment,
     AppointmentPage,
     AppointmentStatus,
+    AppointmentStatusChanged,
     BookAppointmentBody,
     CancelAppointmentBody,
     CreatePatientBody,
@@ -155,9 +162,10 @@ def _iso(moment: datetime) -> str:
 class Booking:
     """Patients book providers' open slots; a slot is booked at most once."""
 
-    def __init__(self, database_url: str | None = None) -> None:
+    def __init__(self, database_url: str | None = None, *, bus: EventBus | None = None) -> None:
         url = database_url or os.environ.get("BOOKING_DATABASE_URL", "sqlite:///booking.db")
         self.store = BookingStore(url)
+        self.events = BookingEvents(bus)
 
     # -- patients and providers ------------------------------------------------------------
 
@@ -320,4 +328,13 @@ class Booking:
                 (AppointmentStatus.cancelled.value, body.reason, appointment_id),
             )
             db.execute("UPDATE slots SET available = 1 WHERE id = ?", (row["slot_id"],))
+        await self.events.appointment_status_changed(
+            AppointmentStatusChanged(
+                appointment_id=appointment_id,
+                patient_id=row["patient_id"],
+                old_status=AppointmentStatus.confirmed,
+                new_status=AppointmentStatus.cancelled,
+                changed_at=datetime.now(UTC),
+            )
+        )
         return await self.get_appointment(principal=principal, id=appointment_id)

@@ -8,10 +8,14 @@ from pathlib import Path
 from fastapi import FastAPI, Response
 from starlette.routing import Route
 
+from .access import AccessTokenMiddleware
+from .events import EventBus, default_bus
 from .graphql import create_graphql_app
 from .idempotency import IdempotencyStore
 from .rest import install_problem_handlers, rest_router
 from .service import BookingService
+from .sse import sse_route
+from .ws import websocket_route
 
 OPENAPI_CONTRACT = Path(__file__).with_name("openapi.json").read_bytes()
 """The emitted OpenAPI contract, served as-is at `/openapi.json`."""
@@ -22,8 +26,13 @@ def create_app(
     *,
     secret: str | None = None,
     idempotency: IdempotencyStore | None = None,
+    bus: EventBus | None = None,
 ) -> FastAPI:
-    """The app serving `service`; `secret` signs tokens (default: the `BOOKING_JWT_SECRET` variable)."""
+    """The app serving `service`; `secret` signs tokens (default: the `BOOKING_JWT_SECRET` variable).
+
+    `bus` is the event bus the service publishes on (default: `default_bus()`, the one the
+    service uses unless given another); WebSocket and SSE subscribers read from it.
+    """
     app = FastAPI(
         title="Appointment Booking",
         version="1.0.0",
@@ -44,5 +53,10 @@ def create_app(
     # GraphQL, bound to the emitted schema. A route, not a mount: a mount redirects POSTs.
     graphql = create_graphql_app(service, secret=secret, idempotency=store)
     app.router.routes.append(Route("/v1/graphql", graphql, methods=["GET", "POST"]))
-    # WebSocket (`/v1/ws`) and SSE (`/v1/events`) mount here.
+    # Events: WebSocket (`/v1/ws`) and SSE (`/v1/events`), on one bus.
+    events = bus if bus is not None else default_bus()
+    app.router.routes.append(websocket_route(events, secret=secret))
+    app.router.routes.append(sse_route(events, secret=secret))
+    # Outermost: takes `access_token` out of the query string before anything logs it.
+    app.add_middleware(AccessTokenMiddleware)
     return app

@@ -1,0 +1,68 @@
+"""The events render context: views of the IR's events for the event bus, WebSocket and SSE.
+
+`events_context(api)` is merged into the service render context (key `events`). Who may
+subscribe to an event is decided here once, for every event style: the scopes of reading the
+entity its key names (`appointment_id` -> `get_appointment`'s scopes), public when that read
+is public or the API has no auth, and any valid token when the key names no readable entity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..ir import Api, Event
+
+
+@dataclass(frozen=True)
+class EventView:
+    """One event as the bus, the typed publisher and the realtime adapters see it."""
+
+    event: Event
+    scopes: tuple[str, ...]  # needed to subscribe
+    public: bool  # subscribing needs no token
+
+    @property
+    def type(self) -> str:
+        """The spec's name, on the wire everywhere: `appointment.status_changed`."""
+        return self.event.type
+
+    @property
+    def method(self) -> str:
+        """The typed publisher's method: `appointment_status_changed`."""
+        return self.event.name.snake
+
+    @property
+    def model(self) -> str:
+        """The payload model: `AppointmentStatusChanged`."""
+        return self.event.message.name.pascal
+
+    @property
+    def key(self) -> str:
+        """The payload field subscribers filter on."""
+        return self.event.key.json_name
+
+    @property
+    def docstring(self) -> str:
+        return self.event.description or f"Publish `{self.type}`."
+
+
+def event_access(api: Api, event: Event) -> tuple[tuple[str, ...], bool]:
+    """(scopes, public) of subscribing to an event; see the module docstring."""
+    if not api.auth:
+        return (), True
+    key = event.key.name.snake
+    for op in api.operations:
+        if op.kind == "get" and op.entity and f"{api.entity(op.entity).name.snake}_id" == key:
+            return op.scopes, op.public
+    return (), False
+
+
+def events_context(api: Api) -> dict[str, Any]:
+    views = [EventView(e, *event_access(api, e)) for e in api.events]
+    return {
+        "events": views,
+        "event_models": sorted({v.model for v in views}),
+        "events_class": f"{api.name.pascal}Events",
+        "bus_env": f"{api.name.upper}_EVENT_BUS_URL",
+    }
