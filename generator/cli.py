@@ -57,7 +57,11 @@ class LazyGroup(click.Group):
     """A group whose commands in other modules are imported only when they run, so the
     everyday commands (`check` above all) start fast."""
 
-    lazy: ClassVar[dict[str, str]] = {"diff": ".diff_command:diff"}
+    lazy: ClassVar[dict[str, str]] = {
+        "diff": ".diff_command:diff",
+        "new": ".scaffold:new",
+        "upgrade": ".scaffold:upgrade",
+    }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
