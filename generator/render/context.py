@@ -117,6 +117,14 @@ class ServiceOp:
         return self.op.description or self.op.name.snake.replace("_", " ").capitalize() + "."
 
     @property
+    def signature(self) -> str:
+        """The method an implementation needs, as one line of Python."""
+        params = [f"{p.name}: {p.annotation}" for p in self.params]
+        body = [f"body: {self.body}"] if self.body else []
+        args = ", ".join(["self", "*", "principal: Principal", *params, *body])
+        return f"async def {self.method}({args}) -> {self.returns}"
+
+    @property
     def no_content(self) -> bool:
         return self.op.output.kind == "none"
 

@@ -11,7 +11,7 @@ import ast
 
 from ..ir import Api
 from ..writer import Plan
-from .context import ServiceOp, model_names, service_op, stdlib_types
+from .context import model_names, service_op, stdlib_types
 from .environment import TEMPLATES, environment
 from .format import format_python
 
@@ -41,14 +41,6 @@ def render_user_files(api: Api) -> Plan:
     return format_python(plan)
 
 
-def signature(s: ServiceOp) -> str:
-    """The method an implementation needs for one operation, as one line of Python."""
-    params = [f"{p.name}: {p.annotation}" for p in s.params]
-    body = [f"body: {s.body}"] if s.body else []
-    args = ", ".join(["self", "*", "principal: Principal", *params, *body])
-    return f"async def {s.method}({args}) -> {s.returns}"
-
-
 def missing_methods(api: Api, source: str) -> list[str]:
     """Signatures of the operations no class in the user's service module implements yet.
 
@@ -69,4 +61,4 @@ def missing_methods(api: Api, source: str) -> list[str]:
     best = max(defined, key=lambda names: len(names & wanted), default=set())
     if not best & wanted:
         return []
-    return [signature(s) for s in ops if s.method not in best]
+    return [s.signature for s in ops if s.method not in best]

@@ -338,3 +338,8 @@ class Booking:
             )
         )
         return await self.get_appointment(principal=principal, id=appointment_id)
+
+
+def create_service() -> Booking:
+    """The service `python -m booking` serves (database from `BOOKING_DATABASE_URL`)."""
+    return Booking()
