@@ -18,8 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def render_spec(spec: Path) -> Plan:
-    """Contracts and the generated package of a spec, as one plan."""
-    return generate(spec).plan
+    """A project as `apigen generate` leaves it: contracts, the generated package and the
+    user-owned service skeleton."""
+    generation = generate(spec)
+    return {**generation.plan, **generation.user_files}
 
 
 @contextlib.contextmanager
