@@ -41,12 +41,15 @@ def test_status_codes_follow_the_table() -> None:
         "400",
         "401",
         "403",
+        "415",
         "422",
         "429",
     }
     assert "404" in paths["/v1/patients/{id}"]["get"]["responses"]
     book = paths["/v1/appointments"]["post"]
-    assert set(book["responses"]) == {"201", "400", "401", "403", "404", "409", "422", "429"}
+    assert set(book["responses"]) == {
+        *("201", "400", "401", "403", "404", "409", "415", "422", "429")
+    }
     assert "slot_unavailable" in book["responses"]["409"]["description"]
     problem = book["responses"]["409"]["content"]["application/problem+json"]["schema"]
     assert problem == {"$ref": "#/components/schemas/Problem"}

@@ -17,6 +17,7 @@ JSON = dict[str, Any]
 SECURITY_SCHEME = "bearerAuth"
 PROBLEM = "Problem"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
 
 _SCALARS: dict[str, JSON] = {
     "id": {"type": "string", "minLength": 1},
@@ -26,7 +27,7 @@ _SCALARS: dict[str, JSON] = {
     "bool": {"type": "boolean"},
     "date": {"type": "string", "format": "date"},
     "datetime": {"type": "string", "format": "date-time"},
-    "decimal": {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$"},
+    "decimal": {"type": "string", "format": "decimal", "pattern": DECIMAL_PATTERN},
     "email": {"type": "string", "format": "email"},
     "url": {"type": "string", "format": "uri"},
     "uuid": {"type": "string", "format": "uuid"},
@@ -280,18 +281,36 @@ def _operation(api: Api, op: Operation) -> JSON:
             "required": True,
             "content": {"application/json": {"schema": _ref(op.http.body)}},
         }
+    errors = {
+        status: "; ".join(
+            f"`{e.code}`: {e.message}" for e in map(api.error, op.errors) if e.status == status
+        )
+        for status in op.http.error_statuses
+    }
+    errors.update({k: v for k, v in _request_errors(api, op).items() if k not in errors})
     operation["responses"] = {
         str(op.http.success_status): _success(op.output, op.http.success_status)
     }
-    for status in op.http.error_statuses:
-        codes = [api.error(c) for c in op.errors if api.error(c).status == status]
+    for status, description in sorted(errors.items()):
         operation["responses"][str(status)] = {
-            "description": "; ".join(f"`{e.code}`: {e.message}" for e in codes),
+            "description": description,
             "content": {PROBLEM_MEDIA_TYPE: {"schema": _ref(PROBLEM)}},
         }
     if api.auth:
         operation["security"] = [] if op.public else [{SECURITY_SCHEME: list(op.scopes)}]
     return operation
+
+
+def _request_errors(api: Api, op: Operation) -> dict[int, str]:
+    """What the HTTP layer answers before the service is called, beside the catalogue's errors."""
+    errors: dict[int, str] = {}
+    if any(p.location == "path" for p in op.http.params):
+        errors[404] = "`not_found`: No such resource, or no route for the path"
+    if op.http.body:
+        errors[415] = "`bad_request`: The request body is not `application/json`"
+    if api.auth and op.public:
+        errors[401] = "`unauthenticated`: A bearer token, when sent, must be valid"
+    return errors
 
 
 def _parameter(param: HttpParam) -> JSON:
@@ -323,16 +342,25 @@ def _success(output: Output, status: int) -> JSON:
 
 def _webhook(api: Api, event: Event) -> JSON:
     headers = [
-        ("webhook-id", "Unique id of the message; the same on every retry."),
-        ("webhook-timestamp", "Seconds since the epoch when the message was sent."),
-        ("webhook-signature", "Space-separated `v1,<base64 HMAC-SHA256>` signatures."),
+        (
+            "webhook-id",
+            "Id of the message (`msg_...`), the same on every retry; deduplicate by it.",
+        ),
+        ("webhook-timestamp", "Seconds since the epoch when this attempt was sent."),
+        (
+            "webhook-signature",
+            "Space-separated `v1,<base64 HMAC-SHA256>` signatures of"
+            " `<webhook-id>.<webhook-timestamp>.<body>` by the subscription's `whsec_` secret.",
+        ),
     ]
+    problem = {PROBLEM_MEDIA_TYPE: {"schema": _ref(PROBLEM)}}
     return {
         "post": {
             "operationId": f"{event.name.camel}Webhook",
             "summary": f"`{event.type}` delivered to a subscriber",
             "description": (event.description or event.type)
-            + " Signed per Standard Webhooks; retried with backoff until answered with 2xx.",
+            + " Signed per Standard Webhooks and sent at least once, in order per subscription:"
+            " any answer but 2xx is retried with exponential backoff, up to a cap of attempts.",
             "tags": ["Webhooks"],
             "parameters": [
                 {
@@ -349,10 +377,20 @@ def _webhook(api: Api, event: Event) -> JSON:
                 "content": {"application/json": {"schema": _ref(f"{event.name.pascal}Webhook")}},
             },
             "responses": {
-                "204": {"description": "Received."},
+                "204": {"description": "Processed, or a redelivery of a processed `webhook-id`."},
                 "400": {
-                    "description": "Rejected: a forged, replayed or stale delivery.",
-                    "content": {PROBLEM_MEDIA_TYPE: {"schema": _ref(PROBLEM)}},
+                    "description": "`bad_request`: a missing `webhook-*` header, a stale"
+                    " timestamp (more than 5 minutes from now) or a replayed delivery.",
+                    "content": problem,
+                },
+                "401": {
+                    "description": "`unauthenticated`: no signature matches (forged, altered,"
+                    " or signed with another secret).",
+                    "content": problem,
+                },
+                "422": {
+                    "description": "`validation_failed`: the body is not this event.",
+                    "content": problem,
                 },
             },
         }

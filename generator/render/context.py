@@ -12,6 +12,7 @@ from typing import Any
 
 from ..ir import Api, ApiError, Field, Operation
 from ..names import Name
+from .models import TEXT_TYPES
 
 # The Python annotation of each scalar kind, as the generated modules import them.
 _SCALAR_TYPES = {
@@ -30,6 +31,7 @@ _SCALAR_TYPES = {
 }
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+_TEXT_TYPE = re.compile(r"\b(" + "|".join(TEXT_TYPES) + r")\b")
 
 
 def python_type(field: Field) -> str:
@@ -56,6 +58,11 @@ class Param:
     constraints: dict[str, Any]  # FastAPI Query/Path keyword arguments
 
     @property
+    def checked_annotation(self) -> str:
+        """The annotation, with dates, date-times and decimals accepted only in text form."""
+        return _TEXT_TYPE.sub(lambda m: TEXT_TYPES[m[1]], self.annotation)
+
+    @property
     def constraint_args(self) -> str:
         args = [f"{k}={v!r}" for k, v in self.constraints.items()]
         if self.wire != self.name:
@@ -79,6 +86,11 @@ class ServiceOp:
     @property
     def body(self) -> str | None:
         return self.op.http.body
+
+    @property
+    def text_types(self) -> list[str]:
+        """The text-checked model aliases the parameters' `checked_annotation`s use."""
+        return [TEXT_TYPES[t] for p in self.params for t in _TEXT_TYPE.findall(p.annotation)]
 
     @property
     def path_params(self) -> tuple[Param, ...]:

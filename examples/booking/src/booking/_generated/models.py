@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
+from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -15,6 +19,38 @@ from pydantic import (
     StrictInt,
     StrictStr,
 )
+
+
+def _text_form(pattern: str, form: str) -> BeforeValidator:
+    """Accept a string only in `pattern`'s form, and never a number."""
+    matcher = re.compile(pattern)
+
+    def check(value: Any) -> Any:
+        if isinstance(value, int | float) or (
+            isinstance(value, str) and not matcher.fullmatch(value)
+        ):
+            raise ValueError(f"must be {form}")
+        return value
+
+    return BeforeValidator(check)
+
+
+DateTimeText = Annotated[
+    AwareDatetime,
+    _text_form(
+        r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})",
+        "an RFC 3339 date-time, e.g. 2030-05-17T09:00:00Z",
+    ),
+]
+"""AwareDatetime, accepted only as an RFC 3339 date-time, e.g. 2030-05-17T09:00:00Z."""
+
+
+DateText = Annotated[date, _text_form(r"\d{4}-\d{2}-\d{2}", "an ISO 8601 date, e.g. 2030-05-17")]
+"""date, accepted only as an ISO 8601 date, e.g. 2030-05-17."""
+
+
+DecimalText = Annotated[Decimal, _text_form(r"-?\d+(\.\d+)?", "a decimal string, e.g. 12.50")]
+"""Decimal, accepted only as a decimal string, e.g. 12.50."""
 
 
 class AppointmentStatus(StrEnum):
@@ -61,7 +97,7 @@ class Slot(BaseModel):
     """
     Id of the Provider.
     """
-    starts_at: AwareDatetime
+    starts_at: DateTimeText
     """
     Start of the slot (UTC).
     """
@@ -93,7 +129,7 @@ class Appointment(BaseModel):
     status: AppointmentStatus
     reason: Annotated[StrictStr | None, Field(examples=["Annual check-up"], max_length=500)]
     confirmation_number: Annotated[StrictStr, Field(examples=["BK-7F3K9Q"])]
-    created_at: AwareDatetime
+    created_at: DateTimeText
 
 
 class CreatePatientBody(BaseModel):
@@ -135,7 +171,7 @@ class CreateSlotBody(BaseModel):
     """
     Id of the Provider.
     """
-    starts_at: AwareDatetime
+    starts_at: DateTimeText
     """
     Start of the slot (UTC).
     """
@@ -223,7 +259,7 @@ class AppointmentStatusChanged(BaseModel):
     patient_id: Annotated[StrictStr, Field(min_length=1)]
     old_status: AppointmentStatus
     new_status: AppointmentStatus
-    changed_at: AwareDatetime
+    changed_at: DateTimeText
 
 
 class AppointmentStatusChangedWebhook(BaseModel):
@@ -232,7 +268,7 @@ class AppointmentStatusChangedWebhook(BaseModel):
     """
 
     type: Literal["appointment.status_changed"]
-    timestamp: AwareDatetime
+    timestamp: DateTimeText
     data: AppointmentStatusChanged
 
 

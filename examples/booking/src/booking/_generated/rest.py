@@ -9,14 +9,14 @@ Annotations are evaluated eagerly here (no `from __future__ import annotations`)
 reads them, and the routes' dependencies are local to `rest_router`.
 """
 
-from collections.abc import Callable
-from datetime import date, datetime
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from .auth import authenticate, bearer_token, require
 from .errors import ApiError, BadRequest, FieldError, Internal, NotFound, ValidationFailed
@@ -30,6 +30,8 @@ from .models import (
     CreatePatientBody,
     CreateProviderBody,
     CreateSlotBody,
+    DateText,
+    DateTimeText,
     Patient,
     PatientPage,
     Provider,
@@ -40,6 +42,7 @@ from .models import (
 from .service import ANONYMOUS, BookingService, Principal
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+HTTP_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", min_length=1, max_length=255),
@@ -97,6 +100,7 @@ def rest_router(
         "/v1/patients",
         operation_id="createPatient",
         status_code=201,
+        dependencies=[Depends(json_body)],
     )
     async def create_patient(
         *,
@@ -144,6 +148,7 @@ def rest_router(
         "/v1/providers",
         operation_id="createProvider",
         status_code=201,
+        dependencies=[Depends(json_body)],
     )
     async def create_provider(
         *,
@@ -171,8 +176,8 @@ def rest_router(
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
         cursor: Annotated[str | None, Query()] = None,
         provider_id: Annotated[str | None, Query(min_length=1)] = None,
-        starts_at_from: Annotated[datetime | None, Query()] = None,
-        starts_at_to: Annotated[datetime | None, Query()] = None,
+        starts_at_from: Annotated[DateTimeText | None, Query()] = None,
+        starts_at_to: Annotated[DateTimeText | None, Query()] = None,
     ) -> SlotPage:
         """List slots."""
         return await service.list_slots(
@@ -201,6 +206,7 @@ def rest_router(
         "/v1/slots",
         operation_id="createSlot",
         status_code=201,
+        dependencies=[Depends(json_body)],
     )
     async def create_slot(
         *,
@@ -263,7 +269,7 @@ def rest_router(
         *,
         principal: Annotated[Principal, Depends(authorized("appointments:read"))],
         provider_id: Annotated[str, Query(min_length=1)],
-        date: Annotated[date, Query()],
+        date: Annotated[DateText, Query()],
     ) -> list[Slot]:
         """Slots of a provider still open on one day."""
         return await service.available_slots(
@@ -274,6 +280,7 @@ def rest_router(
         "/v1/appointments",
         operation_id="bookAppointment",
         status_code=201,
+        dependencies=[Depends(json_body)],
     )
     async def book_appointment(
         *,
@@ -294,6 +301,7 @@ def rest_router(
         "/v1/appointments/{appointment_id}/cancellation",
         operation_id="cancelAppointment",
         status_code=200,
+        dependencies=[Depends(json_body)],
     )
     async def cancel_appointment(
         *,
@@ -309,14 +317,28 @@ def rest_router(
     return router
 
 
-def problem_response(error: ApiError, status: int | None = None) -> JSONResponse:
-    """The problem+json response of an error."""
+async def json_body(request: Request) -> None:
+    """Refuse a request body that is not JSON with 415, before it is validated."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    is_json = media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+    if not is_json and await request.body():
+        raise HTTPException(415, "the request body must be application/json")
+
+
+def problem_response(
+    error: ApiError, status: int | None = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """The problem+json response of an error, with `status` and `headers` when given."""
     document = error.problem()
     if status is not None:
         document["status"] = status
-    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    all_headers = {**(headers or {})}
+    if document["status"] == 401:
+        all_headers["WWW-Authenticate"] = "Bearer"
     return JSONResponse(
-        document, status_code=document["status"], media_type=PROBLEM_MEDIA_TYPE, headers=headers
+        document, status_code=document["status"], media_type=PROBLEM_MEDIA_TYPE, headers=all_headers
     )
 
 
@@ -343,7 +365,24 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
         return problem_response(NotFound(f"no route {request.method} {request.url.path}"))
-    return problem_response(BadRequest(str(exc.detail)), status=exc.status_code)
+    if exc.status_code == 405:
+        allow = ", ".join(_allowed_methods(request))
+        detail = f"{request.method} is not served at this path; use {allow}"
+        return problem_response(BadRequest(detail), 405, {"Allow": allow})
+    # e.g. 415: a malformed request, with its own status.
+    return problem_response(BadRequest(str(exc.detail)), exc.status_code, exc.headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method a route serves at the request's path (Starlette names only one route's)."""
+    return [
+        method
+        for method in HTTP_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
