@@ -20,8 +20,10 @@ def api_of(spec: Path) -> Api:
 
 
 @pytest.fixture(autouse=True)
-def private_cache(
+def private_state(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each test gets its own apigen check cache (`$XDG_CACHE_HOME/apigen`)."""
+    """Each test gets its own apigen check cache (`$XDG_CACHE_HOME/apigen`) and its own working
+    folder, where a service's default SQLite database (`booking.db`) lands."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))

@@ -26,6 +26,7 @@ from booking._generated.clients.grpc import BookingGrpcClient
 from booking._generated.clients.rest import AsyncBookingClient
 from booking._generated.errors import ApiError
 from booking._generated.grpc_server import start_grpc_server
+from booking._generated.webhooks import WebhookStore
 from booking.service import Booking
 
 SECRET = "demo-secret-that-is-long-enough-for-hs256"
@@ -42,10 +43,11 @@ def free_port() -> int:
 
 async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        service = Booking(f"sqlite:///{Path(tmp) / 'booking.db'}")
+        database = f"sqlite:///{Path(tmp) / 'booking.db'}"
+        service = Booking(database)
         http_port, grpc_port = free_port(), free_port()
         config = uvicorn.Config(
-            create_app(service, secret=SECRET),
+            create_app(service, secret=SECRET, webhooks=WebhookStore(database)),
             host="127.0.0.1",
             port=http_port,
             log_level="warning",

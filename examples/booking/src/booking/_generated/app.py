@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Response
@@ -15,6 +17,7 @@ from .idempotency import IdempotencyStore
 from .rest import install_problem_handlers, rest_router
 from .service import BookingService
 from .sse import sse_route
+from .webhooks import WebhookDispatcher, WebhookStore, webhook_router
 from .ws import websocket_route
 
 OPENAPI_CONTRACT = Path(__file__).with_name("openapi.json").read_bytes()
@@ -27,15 +30,30 @@ def create_app(
     secret: str | None = None,
     idempotency: IdempotencyStore | None = None,
     bus: EventBus | None = None,
+    webhooks: WebhookStore | None = None,
 ) -> FastAPI:
     """The app serving `service`; `secret` signs tokens (default: the `BOOKING_JWT_SECRET` variable).
 
     `bus` is the event bus the service publishes on (default: `default_bus()`, the one the
-    service uses unless given another); WebSocket and SSE subscribers read from it.
+    service uses unless given another); WebSocket, SSE and webhook delivery read from it.
+    `webhooks` holds webhook subscriptions and the delivery outbox (default: the database of
+    `BOOKING_DATABASE_URL`); its dispatcher runs while the app is served.
     """
+    events = bus if bus is not None else default_bus()
+    outbox = webhooks if webhooks is not None else WebhookStore()
+    dispatcher = WebhookDispatcher(outbox, bus=events)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await dispatcher.start()
+        yield
+        await dispatcher.stop()
+
     app = FastAPI(
         title="Appointment Booking",
         version="1.0.0",
+        lifespan=lifespan,
+        redirect_slashes=False,  # `/v1/x/` is not `/v1/x`: a redirect would be an undeclared answer
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
@@ -54,9 +72,10 @@ def create_app(
     graphql = create_graphql_app(service, secret=secret, idempotency=store)
     app.router.routes.append(Route("/v1/graphql", graphql, methods=["GET", "POST"]))
     # Events: WebSocket (`/v1/ws`) and SSE (`/v1/events`), on one bus.
-    events = bus if bus is not None else default_bus()
     app.router.routes.append(websocket_route(events, secret=secret))
     app.router.routes.append(sse_route(events, secret=secret))
+    # Webhooks: subscriptions under `/v1/webhooks`, delivered from the outbox.
+    app.include_router(webhook_router(outbox, secret=secret))
     # Outermost: takes `access_token` out of the query string before anything logs it.
     app.add_middleware(AccessTokenMiddleware)
     return app
