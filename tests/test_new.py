@@ -179,3 +179,52 @@ def test_upgrade_brings_template_changes_and_keeps_user_edits(
 def test_upgrade_needs_a_project_made_by_new(tmp_path: Path) -> None:
     result = apigen("upgrade", str(tmp_path))
     assert result.exit_code == 2 and "has no .copier-answers.yml" in result.output
+
+
+def test_a_day_in_the_life_of_a_project(tmp_path: Path) -> None:
+    """Scaffold, evolve the spec, regenerate around the user's code, and let CI catch drift."""
+    project = scaffolded(tmp_path / "todo", "todo")
+    spec, service = project / "apigen.yaml", project / "src/todo/service.py"
+    mine = service.read_text()
+
+    spec.write_text(
+        spec.read_text()
+        .replace("      due_on: date?\n", "      due_on: date?\n      notes: string?\n")
+        .replace(
+            "operations:\n  complete_task:",
+            "operations:\n  reopen_task:\n    kind: command\n    http: POST /tasks/{task_id}/reopening\n"
+            "    input: {task_id: id}\n    output: Task\n    scopes: [tasks:write]\n"
+            "  complete_task:",
+        )
+    )
+    result = CliRunner().invoke(main, ["generate", str(spec)])
+    assert result.exit_code == 0, result.output
+    assert "add `async def reopen_task(self, *, principal: Principal, task_id: str) -> Task`" in (
+        result.output
+    )
+    assert service.read_text() == mine
+    assert "notes" in (project / "src/todo/_generated/models.py").read_text()
+    tests = run(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", cwd=project)
+    assert tests.returncode == 1  # the project's own tests name what is left to write
+    assert "add these async methods to src/todo/service.py: ['reopen_task']" in tests.stdout
+
+    service.write_text(
+        mine.replace(
+            "\n\ndef create_service()",
+            "\n    async def reopen_task(self, *, principal: Principal, task_id: str) -> Task:\n"
+            "        task = self.tasks.get(task_id)\n"
+            "        return self.tasks.put(\n"
+            '            task_id, task.model_copy(update={"status": TaskStatus.open})\n'
+            "        )\n\n\ndef create_service()",
+        )
+    )
+    passes_its_own_checks(project)
+
+    generated = project / "src/todo/_generated/rest.py"
+    original = generated.read_text()
+    generated.write_text(original.replace("def ", "def  ", 1))
+    refused = CliRunner().invoke(main, ["generate", str(spec)])
+    assert refused.exit_code == 1 and "edited by hand" in refused.output
+    assert apigen("check", str(spec)).exit_code == 1
+    generated.write_text(original)
+    assert apigen("check", str(spec)).exit_code == 0

@@ -148,11 +148,13 @@ def _nullable(schema: JSON) -> JSON:
 def _object_schema(
     message: Message, fields: tuple[Field, ...], *, strict: bool, as_input: bool
 ) -> JSON:
-    """An object schema: outputs list every field (optional ones may be null); inputs
-    require only what has no default and reject unknown properties when `strict`."""
+    """An object schema. Optional fields are nullable and not required: the service sends them
+    as null, and a model built from the schema defaults them to None, so adding one breaks no
+    code. Inputs also leave out fields with a default, and reject unknown properties when
+    `strict`."""
     properties = {f.json_name: _value_schema(f, nullable=f.optional) for f in fields}
     required = [
-        f.json_name for f in fields if not as_input or not (f.optional or f.default is not None)
+        f.json_name for f in fields if not f.optional and not (as_input and f.default is not None)
     ]
     schema: JSON = {"type": "object"}
     if message.description:

@@ -74,7 +74,7 @@ class Patient(BaseModel):
     email: Annotated[EmailStr, Field(examples=["ada@example.com"])]
     phone: Annotated[
         StrictStr | None, Field(examples=["+44 20 7946 0958"], pattern="^\\+?[0-9 ()-]{6,20}$")
-    ]
+    ] = None
 
 
 class Provider(BaseModel):
@@ -127,7 +127,7 @@ class Appointment(BaseModel):
     Id of the Provider.
     """
     status: AppointmentStatus
-    reason: Annotated[StrictStr | None, Field(examples=["Annual check-up"], max_length=500)]
+    reason: Annotated[StrictStr | None, Field(examples=["Annual check-up"], max_length=500)] = None
     confirmation_number: Annotated[StrictStr, Field(examples=["BK-7F3K9Q"])]
     created_at: DateTimeText
 
