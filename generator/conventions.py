@@ -17,6 +17,8 @@ PATH_SEGMENT = re.compile(r"^([a-z0-9][a-z0-9\-]*|\{[a-z][a-z0-9_]*\})$")
 PATH_PARAM = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
 IDEMPOTENCY_KEY = "idempotency_key"
+WEBHOOKS_PATH = "/webhooks"  # the REST resource of webhook subscriptions, when there are events
+WEBHOOKS_MANAGE_SCOPE = "webhooks:manage"  # required to manage them, if the spec declares it
 PAGE_DEFAULT_LIMIT = 20
 PAGE_MAX_LIMIT = 100
 

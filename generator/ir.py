@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .conventions import WEBHOOKS_MANAGE_SCOPE, WEBHOOKS_PATH
 from .lock import Lock
 from .names import Name
 
@@ -256,6 +257,17 @@ class Api:
     @property
     def proto_package(self) -> str:
         return f"{self.name.snake}.v{self.major}"
+
+    @property
+    def webhooks_path(self) -> str:
+        """Where webhook subscriptions are managed over REST (served when there are events)."""
+        return self.base_path + WEBHOOKS_PATH
+
+    @property
+    def webhook_scopes(self) -> tuple[str, ...]:
+        """Scopes every webhook-subscription call needs beyond a token: `webhooks:manage` when
+        the spec declares it (subscribing to an event also needs that event's read scopes)."""
+        return tuple(s for s, _ in self.scopes if s == WEBHOOKS_MANAGE_SCOPE)
 
     def entity(self, name: str) -> Entity:
         return next(e for e in self.entities if e.name.raw == name)

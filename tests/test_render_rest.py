@@ -419,8 +419,12 @@ def test_openapi_json_is_the_emitted_contract(
 
 def test_every_answered_status_is_declared(plan: dict[str, str], booking: SimpleNamespace) -> None:
     document = json.loads(plan["contracts/openapi.json"])
-    router = booking.rest.rest_router(object(), secret=SECRET)
-    routes = {(r.path, m.lower()): r for r in router.routes for m in r.methods}
+    webhooks = importlib.import_module("booking._generated.webhooks")
+    routers = [
+        booking.rest.rest_router(object(), secret=SECRET),
+        webhooks.webhook_router(webhooks.WebhookStore("sqlite:///:memory:"), secret=SECRET),
+    ]
+    routes = {(r.path, m.lower()): r for rt in routers for r in rt.routes for m in r.methods}
     assert len(routes) == sum(len(methods) for methods in document["paths"].values())
     for path, methods in document["paths"].items():
         for method, operation in methods.items():

@@ -203,8 +203,60 @@ def _schemas(api: Api) -> JSON:
             event.message, event.message.fields, strict=False, as_input=False
         )
         schemas[f"{event.name.pascal}Webhook"] = _webhook_envelope(event)
+    if api.events:
+        schemas.update(_webhook_subscription_schemas(api))
     schemas[PROBLEM] = _problem_schema(api)
     return schemas
+
+
+def _webhook_subscription_schemas(api: Api) -> JSON:
+    subscription: JSON = {
+        "type": "object",
+        "description": "A registered webhook endpoint.",
+        "properties": {
+            "id": {"type": "string"},
+            "url": {"type": "string", "format": "uri"},
+            "events": {"type": "array", "items": {"type": "string"}},
+            "created_at": {"type": "string", "format": "date-time"},
+        },
+        "required": ["id", "url", "events", "created_at"],
+    }
+    secret = {"type": "string", "description": "The `whsec_` signing secret, shown only once."}
+    return {
+        "WebhookSubscriptionInput": {
+            "type": "object",
+            "description": "Where to deliver which events.",
+            "properties": {
+                "url": {
+                    "type": "string",
+                    "format": "uri",
+                    "minLength": 1,
+                    "maxLength": 2048,
+                    "description": "An absolute http or https URL.",
+                },
+                "events": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"type": "string", "enum": [e.type for e in api.events]},
+                },
+            },
+            "required": ["url", "events"],
+            "additionalProperties": False,
+        },
+        "WebhookSubscription": subscription,
+        "CreatedWebhookSubscription": {
+            **subscription,
+            "description": "A new subscription with its signing secret: store it.",
+            "properties": {**subscription["properties"], "secret": secret},
+            "required": [*subscription["required"], "secret"],
+        },
+        "WebhookSubscriptionList": {
+            "type": "object",
+            "description": "The caller's subscriptions, oldest first.",
+            "properties": {"items": {"type": "array", "items": _ref("WebhookSubscription")}},
+            "required": ["items"],
+        },
+    }
 
 
 def _paged_entities(api: Api) -> list[str]:
@@ -266,7 +318,76 @@ def _paths(api: Api) -> JSON:
     paths: JSON = {}
     for op in api.operations:
         paths.setdefault(op.http.path, {})[op.http.method.lower()] = _operation(api, op)
+    if api.events:
+        paths.update(_webhook_subscription_paths(api))
     return paths
+
+
+def _webhook_subscription_paths(api: Api) -> JSON:
+    """Registering, listing and deleting webhook subscriptions (REST only)."""
+    problem = {PROBLEM_MEDIA_TYPE: {"schema": _ref(PROBLEM)}}
+
+    def answers(success: JSON, *errors: tuple[int, str]) -> JSON:
+        errors = (*errors, (429, "`rate_limited`: Too many requests; retry later"))
+        if api.auth:
+            errors = (
+                (401, "`unauthenticated`: A valid bearer token is required"),
+                (403, "`permission_denied`: The token lacks a required scope"),
+                *errors,
+            )
+        failures = {str(s): {"description": d, "content": problem} for s, d in sorted(errors)}
+        return {**success, **failures}
+
+    def operation(operation_id: str, summary: str, responses: JSON, **extra: Any) -> JSON:
+        security = {"security": [{SECURITY_SCHEME: list(api.webhook_scopes)}]} if api.auth else {}
+        return {
+            "operationId": operation_id,
+            "summary": summary,
+            "description": summary + ".",
+            "tags": ["Webhooks"],
+            **extra,
+            "responses": responses,
+            **security,
+        }
+
+    def ok(status: int, schema: str | None, description: str) -> JSON:
+        body = {"content": {"application/json": {"schema": _ref(schema)}}} if schema else {}
+        return {str(status): {"description": description, **body}}
+
+    invalid = (422, "`validation_failed`: The input is not valid")
+    create = operation(
+        "createWebhookSubscription",
+        "Register a URL for some events; the answer holds its signing secret, shown once",
+        answers(
+            ok(201, "CreatedWebhookSubscription", "Created."),
+            (400, "`bad_request`: The request is malformed"),
+            (415, "`bad_request`: The request body is not `application/json`"),
+            invalid,
+        ),
+        requestBody={
+            "required": True,
+            "content": {"application/json": {"schema": _ref("WebhookSubscriptionInput")}},
+        },
+    )
+    listing = operation(
+        "listWebhookSubscriptions",
+        "The caller's webhook subscriptions, oldest first, without their secrets",
+        answers(ok(200, "WebhookSubscriptionList", "OK.")),
+    )
+    delete = operation(
+        "deleteWebhookSubscription",
+        "Remove a webhook subscription; its pending deliveries are dropped",
+        answers(
+            ok(204, None, "Deleted."),
+            (404, "`not_found`: No such subscription of the caller"),
+            invalid,
+        ),
+        parameters=[{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+    )
+    return {
+        api.webhooks_path: {"post": create, "get": listing},
+        f"{api.webhooks_path}/{{id}}": {"delete": delete},
+    }
 
 
 def _operation(api: Api, op: Operation) -> JSON:

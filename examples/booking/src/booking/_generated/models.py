@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AnyUrl,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -270,6 +271,59 @@ class AppointmentStatusChangedWebhook(BaseModel):
     type: Literal["appointment.status_changed"]
     timestamp: DateTimeText
     data: AppointmentStatusChanged
+
+
+class Event(StrEnum):
+    appointment_status_changed = "appointment.status_changed"
+
+
+class WebhookSubscriptionInput(BaseModel):
+    """
+    Where to deliver which events.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    url: AnyUrl
+    """
+    An absolute http or https URL.
+    """
+    events: Annotated[list[Event], Field(min_length=1)]
+
+
+class WebhookSubscription(BaseModel):
+    """
+    A registered webhook endpoint.
+    """
+
+    id: StrictStr
+    url: AnyUrl
+    events: list[StrictStr]
+    created_at: DateTimeText
+
+
+class CreatedWebhookSubscription(BaseModel):
+    """
+    A new subscription with its signing secret: store it.
+    """
+
+    id: StrictStr
+    url: AnyUrl
+    events: list[StrictStr]
+    created_at: DateTimeText
+    secret: StrictStr
+    """
+    The `whsec_` signing secret, shown only once.
+    """
+
+
+class WebhookSubscriptionList(BaseModel):
+    """
+    The caller's subscriptions, oldest first.
+    """
+
+    items: list[WebhookSubscription]
 
 
 class Code(StrEnum):

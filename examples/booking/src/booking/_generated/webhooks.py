@@ -536,7 +536,7 @@ def webhook_router(store: WebhookStore, *, secret: str | None = None) -> APIRout
         require(caller, sorted({s for event in body.events for s in EVENTS[event].scopes}))
         return store.add_subscription(caller.subject, body.url, body.events)
 
-    @router.get("/v1/webhooks", operation_id="listWebhookSubscriptions")
+    @router.get("/v1/webhooks", operation_id="listWebhookSubscriptions", status_code=200)
     async def list_webhook_subscriptions(caller: Caller) -> WebhookSubscriptionList:
         """The caller's subscriptions, oldest first, without their secrets."""
         return WebhookSubscriptionList(items=store.subscriptions(caller.subject))
