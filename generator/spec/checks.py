@@ -16,6 +16,7 @@ from ..conventions import (
     PATH_PARAM,
     PATH_SEGMENT,
     ROUTE,
+    WEBHOOKS_PATH,
     crud_operation_name,
     crud_route,
     custom_route,
@@ -349,18 +350,19 @@ def _check_scopes(spec: Spec, scopes: list[str], path: SpecPath) -> Iterator[Dia
             )
 
 
-def _crud_operations(spec: Spec) -> Iterator[tuple[str, str]]:
-    """(entity, kind) of every CRUD operation; a badly named entity is reported, not routed."""
+def _crud_operations(spec: Spec) -> Iterator[tuple[str, int, str]]:
+    """(entity, index, kind) of every CRUD operation; a badly named entity is reported, not
+    routed."""
     for entity, spec_entity in spec.entities.items():
         if PASCAL_CASE.match(entity):
-            for kind in spec_entity.operations:
-                yield entity, kind
+            for index, kind in enumerate(spec_entity.operations):
+                yield entity, index, kind
 
 
 def _crud_names(spec: Spec) -> dict[str, str]:
     return {
         crud_operation_name(kind, Name(entity)).snake: entity
-        for entity, kind in _crud_operations(spec)
+        for entity, _, kind in _crud_operations(spec)
     }
 
 
@@ -471,9 +473,25 @@ def _check_http(http: str, inputs: list[str], path: SpecPath) -> Iterator[Diagno
 def _check_routes(spec: Spec) -> Iterator[Diagnostic]:
     """Two operations must never answer the same method and path."""
     taken: dict[str, str] = {}
-    for entity, kind in _crud_operations(spec):
+    if spec.events:
+        for method, route in (
+            ("GET", WEBHOOKS_PATH),
+            ("POST", WEBHOOKS_PATH),
+            ("DELETE", WEBHOOKS_PATH + "/{id}"),
+        ):
+            taken[route_shape(method, route)] = "the webhook subscriptions (the spec has events)"
+    for entity, index, kind in _crud_operations(spec):
         method, route = crud_route(kind, Name(entity))
-        taken.setdefault(route_shape(method, route), f"the '{kind}' operation of {entity}")
+        shape = route_shape(method, route)
+        if shape in taken:
+            yield Diagnostic(
+                "route-clash",
+                ("entities", entity, "operations", index),
+                f"route '{method} {route}' of the '{kind}' operation is already served by "
+                f"{taken[shape]}",
+                "rename the entity or drop the operation",
+            )
+        taken.setdefault(shape, f"the '{kind}' operation of {entity}")
     for name, op in spec.operations.items():
         if not SNAKE_CASE.match(name) or (op.http is not None and not ROUTE.match(op.http.strip())):
             continue
