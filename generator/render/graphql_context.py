@@ -14,7 +14,7 @@ from typing import Any
 
 from ..contracts.graphql import graphql_type
 from ..conventions import IDEMPOTENCY_KEY, PAGE_DEFAULT_LIMIT, PAGE_MAX_LIMIT
-from ..ir import Api, Entity, Field, Operation
+from ..ir import Api, Event, Field, Message, Operation
 from ..writer import Plan
 from .context import Param, ServiceOp, error_class, service_op, stdlib_types
 from .environment import TEMPLATES, environment
@@ -138,8 +138,46 @@ def _enum_class(api: Api, f: Field) -> str | None:
     return api.enum(f.type.name).name.raw if f.type.kind == "enum" else None
 
 
-def _object(api: Api, entity: Entity, getters: dict[str, Operation]) -> ObjectView:
-    fields = entity.message.fields
+@dataclass(frozen=True)
+class SubscriptionView:
+    """One event as a `Subscription` field: the adapter's source and the client's method."""
+
+    event: Event
+    model: str  # the payload model
+    key_variable_type: str  # the key argument's GraphQL type
+    document: str  # the client's subscription document
+
+    @property
+    def type(self) -> str:
+        return self.event.type
+
+    @property
+    def field(self) -> str:
+        return self.event.graphql_field
+
+    @property
+    def method(self) -> str:
+        """The client's method: `subscribe_appointment_status_changed`."""
+        return f"subscribe_{self.event.name.snake}"
+
+    @property
+    def key_arg(self) -> str:
+        """The key argument: `appointmentId`."""
+        return self.event.key.graphql_name
+
+    @property
+    def key_python(self) -> str:
+        return self.event.key.json_name
+
+    @property
+    def constant(self) -> str:
+        """The client's module constant holding the document."""
+        return f"_SUBSCRIBE_{self.event.name.snake.upper()}"
+
+
+def _object(api: Api, model: str, message: Message, getters: dict[str, Operation]) -> ObjectView:
+    """The object type of an entity or an event payload, `model` its pydantic model."""
+    fields = message.fields
     references = tuple(
         Reference(f.name.camel, f.json_name, f.type.name, f.optional, f.type.is_list)
         for f in fields
@@ -150,8 +188,8 @@ def _object(api: Api, entity: Entity, getters: dict[str, Operation]) -> ObjectVi
         for f in fields
     )
     return ObjectView(
-        name=entity.name.pascal,
-        model=entity.name.raw,
+        name=message.name.pascal,
+        model=model,
         aliases=tuple(
             (f.graphql_name, f.json_name) for f in fields if f.graphql_name != f.json_name
         ),
@@ -209,6 +247,18 @@ def _op(api: Api, op: Operation, objects: dict[str, ObjectView]) -> GraphQLOp:
     return GraphQLOp(s, tuple(args), input_type, document)
 
 
+def _subscription(api: Api, event: Event, objects: dict[str, ObjectView]) -> SubscriptionView:
+    key = event.key
+    variable_type = graphql_type(api, key.type, True)
+    model = event.message.name.pascal
+    selection = objects[model].selection
+    document = (
+        f"subscription {event.name.pascal}(${key.graphql_name}: {variable_type}) "
+        f"{{ {event.graphql_field}({key.graphql_name}: ${key.graphql_name}) {{ {selection} }} }}"
+    )
+    return SubscriptionView(event, model, variable_type, document)
+
+
 def _scalars(sdl: str) -> list[str]:
     return re.findall(r"^scalar (\w+)", sdl, flags=re.MULTILINE)
 
@@ -216,8 +266,12 @@ def _scalars(sdl: str) -> list[str]:
 def graphql_context(api: Api, contracts: Plan) -> dict[str, Any]:
     """The `graphql` entry of the service render context."""
     getters = {op.entity: op for op in api.operations if op.kind == "get" and op.entity}
-    objects = {e.name.raw: _object(api, e, getters) for e in api.entities}
+    objects = {e.name.raw: _object(api, e.name.raw, e.message, getters) for e in api.entities}
+    for event in api.events:
+        model = event.message.name.pascal
+        objects.setdefault(model, _object(api, model, event.message, getters))
     ops = [_op(api, op, objects) for op in api.operations]
+    subscriptions = [_subscription(api, e, objects) for e in api.events]
     referenced = sorted({r.entity for o in objects.values() for r in o.references})
     loaders = [
         LoaderView(e, getters[e].name.snake, getters[e].scopes, getters[e].public)
@@ -236,6 +290,7 @@ def graphql_context(api: Api, contracts: Plan) -> dict[str, Any]:
     return {
         "graphql": {
             "ops": ops,
+            "subscriptions": subscriptions,
             "objects": list(objects.values()),
             "loaders": loaders,
             "enums": [

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from .access import AccessTokenMiddleware
 from .events import EventBus, default_bus
@@ -35,7 +35,8 @@ def create_app(
     """The app serving `service`; `secret` signs tokens (default: the `BOOKING_JWT_SECRET` variable).
 
     `bus` is the event bus the service publishes on (default: `default_bus()`, the one the
-    service uses unless given another); WebSocket, SSE and webhook delivery read from it.
+    service uses unless given another); WebSocket, SSE, GraphQL subscriptions and webhook
+    delivery read from it (gRPC streams too, when `serve()` passes it on).
     `webhooks` holds webhook subscriptions and the delivery outbox (default: the database of
     `BOOKING_DATABASE_URL`); its dispatcher runs while the app is served.
     """
@@ -68,9 +69,12 @@ def create_app(
     store = idempotency if idempotency is not None else IdempotencyStore()
     # REST, under /v1.
     app.include_router(rest_router(service, secret=secret, idempotency=store))
-    # GraphQL, bound to the emitted schema. A route, not a mount: a mount redirects POSTs.
-    graphql = create_graphql_app(service, secret=secret, idempotency=store)
-    app.router.routes.append(Route("/v1/graphql", graphql, methods=["GET", "POST"]))
+    # GraphQL, bound to the emitted schema, over HTTP and websockets (graphql-transport-ws),
+    # with and without a trailing slash. Routes, not a mount: a mount redirects POSTs.
+    graphql = create_graphql_app(service, secret=secret, idempotency=store, bus=events)
+    for path in ("/v1/graphql", "/v1/graphql/"):
+        app.router.routes.append(Route(path, graphql, methods=["GET", "POST"]))
+        app.router.routes.append(WebSocketRoute(path, graphql))
     # Events: WebSocket (`/v1/ws`) and SSE (`/v1/events`), on one bus.
     app.router.routes.append(websocket_route(events, secret=secret))
     app.router.routes.append(sse_route(events, secret=secret))

@@ -8,6 +8,21 @@ lists are Relay connections over the service's pages. Reference fields (`Slot.pr
 go through per-request loaders: one `get_*` call per distinct id per request. Errors carry
 `extensions.code` from the catalogue. Queries deeper than `max_depth` or costlier than
 `max_cost` are rejected before they run.
+
+Subscriptions (`appointmentStatusChanged`) read the event bus, all events or
+those of the key argument, with the payloads every event style sends. They are served over
+the graphql-transport-ws protocol on the same path (queries and mutations too). A subscriber
+too slow to keep up gets a `next` with a `RATE_LIMITED` error, then `complete`.
+
+The bearer token comes in the `connection_init` payload, `{"Authorization": "Bearer <token>"}`
+(else the upgrade request's `Authorization` header): a token that is not valid is refused
+with close code 4403; without one, the connection is anonymous and an operation needing a
+token fails with an `error` message (`UNAUTHENTICATED`), the socket staying open. The
+protocol's other close codes: 4400 a frame that is not a valid message, 4401 `subscribe`
+before `connection_ack`, 4406 no `graphql-transport-ws` subprotocol, 4408 no
+`connection_init` within `connection_init_timeout`, 4409 an `id` already in use, 4429 a
+second `connection_init`. A `ping` is answered with a `pong` after the messages before it, so
+a client knows its subscriptions before the `ping` are live once the `pong` arrives.
 """
 
 from __future__ import annotations
@@ -17,8 +32,8 @@ import base64
 import binascii
 import json
 import logging
-from collections.abc import Awaitable, Callable, Collection, Mapping
-from datetime import date, datetime
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
+from datetime import date, datetime, timedelta
 from datetime import date as _date
 from datetime import datetime as _datetime
 from decimal import Decimal as _Decimal
@@ -32,9 +47,12 @@ from ariadne import (
     ObjectType,
     QueryType,
     ScalarType,
+    SubscriptionType,
     make_executable_schema,
 )
 from ariadne.asgi import GraphQL
+from ariadne.asgi.handlers import GraphQLTransportWSHandler
+from ariadne.asgi.handlers.graphql_transport_ws import ClientContext
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
@@ -53,9 +71,28 @@ from graphql import (
     value_from_ast_untyped,
 )
 from pydantic import Field, TypeAdapter, ValidationError
+from starlette.websockets import WebSocket, WebSocketState
 
+from .access import authorize_subscription
 from .auth import authenticate, bearer_token, require
-from .errors import ApiError, BadRequest, FieldError, Internal, ValidationFailed
+from .errors import (
+    ApiError,
+    BadRequest,
+    FieldError,
+    Internal,
+    RateLimited,
+    Unauthenticated,
+    ValidationFailed,
+)
+from .events import (
+    EVENTS,
+    Envelope,
+    EventBus,
+    EventBusClosed,
+    SubscriberOverflow,
+    Subscription,
+    default_bus,
+)
 from .idempotency import IdempotencyStore
 from .models import (
     AppointmentStatus,
@@ -78,6 +115,8 @@ LIST_COST = 20
 """What a list without a page size (`first`) counts for, in the cost."""
 MAX_PAGE = 100
 """The largest page size; a larger `first` is rejected when the field runs."""
+CONNECTION_INIT_TIMEOUT = 10.0
+"""The default seconds a websocket has to send `connection_init` (else closed with 4408)."""
 
 logger = logging.getLogger(__name__)
 
@@ -126,14 +165,20 @@ class Loader:
 
 
 class RequestContext:
-    """What the resolvers of one request share: the caller and the loaders."""
+    """What the resolvers of one request share: the caller, the loaders and, on a websocket,
+    the bus subscriptions of its connection (ended with it, even those never read)."""
 
     def __init__(
-        self, service: BookingService, authorization: str | None, secret: str | None
+        self,
+        service: BookingService,
+        authorization: str | None,
+        secret: str | None,
+        streams: set[Subscription] | None = None,
     ) -> None:
         self.service = service
         self.authorization = authorization
         self.secret = secret
+        self.streams = streams if streams is not None else set()
         self._principal: Principal | None = None
         self._error: ApiError | None = None
         self.loaders: dict[str, Loader] = {}
@@ -161,6 +206,27 @@ class RequestContext:
         if name not in self.loaders:
             self.loaders[name] = Loader(fetch)
         return self.loaders[name]
+
+    async def stream(self, bus: EventBus, type: str, key: str | None) -> AsyncIterator[Envelope]:
+        """The envelopes of `type` (of `key`, or all) published from now on."""
+        subscription = await bus.subscribe([type], key)
+        self.streams.add(subscription)
+        return _envelopes(subscription, self.streams)
+
+
+async def _envelopes(
+    subscription: Subscription, streams: set[Subscription]
+) -> AsyncIterator[Envelope]:
+    try:
+        async for envelope in subscription:
+            yield envelope
+    except SubscriberOverflow as error:
+        raise RateLimited(str(error)) from None
+    except EventBusClosed as error:
+        raise Internal(str(error)) from None
+    finally:
+        streams.discard(subscription)
+        await subscription.close()
 
 
 def _context(info: Any) -> RequestContext:
@@ -450,9 +516,12 @@ _CANCEL_APPOINTMENT_INPUT = {"reason": "reason"}
 
 
 def build_schema(
-    service: BookingService, idempotency: IdempotencyStore | None = None
+    service: BookingService,
+    idempotency: IdempotencyStore | None = None,
+    bus: EventBus | None = None,
 ) -> GraphQLSchema:
-    """The executable schema of the emitted SDL, its resolvers calling `service`."""
+    """The executable schema of the emitted SDL, its resolvers calling `service` and its
+    subscriptions reading `bus` (default: `default_bus()`)."""
     store = idempotency if idempotency is not None else IdempotencyStore()
     query = QueryType()
     mutation = MutationType()
@@ -664,6 +733,27 @@ def build_schema(
         )
         return result
 
+    subscription = SubscriptionType()
+    events = bus if bus is not None else default_bus()
+
+    # graphql-core awaits a source (Ariadne's type says generators only): it is subscribed
+    # by the time the `subscribe` message is handled.
+    @subscription.source("appointmentStatusChanged")  # type: ignore[arg-type]
+    async def source_appointment_status_changed(
+        _: Any, info: Any, **args: Any
+    ) -> AsyncIterator[Envelope]:
+        """`appointment.status_changed` events, all or those of one `appointmentId`."""
+        context = _context(info)
+        authorize_subscription(context.optional_principal(), EVENTS["appointment.status_changed"])
+        key = args.get("appointmentId")
+        return await context.stream(
+            events, "appointment.status_changed", None if key is None else str(key)
+        )
+
+    @subscription.field("appointmentStatusChanged")
+    def resolve_appointment_status_changed(envelope: Envelope, info: Any, **args: Any) -> Any:
+        return envelope.payload()
+
     objects: list[ObjectType] = []
     patient_type = ObjectType("Patient")
     objects.append(patient_type)
@@ -739,6 +829,13 @@ def build_schema(
         return await loader.load(value)
 
     objects.append(appointment_type)
+    appointmentstatuschanged_type = ObjectType("AppointmentStatusChanged")
+    appointmentstatuschanged_type.set_alias("appointmentId", "appointment_id")
+    appointmentstatuschanged_type.set_alias("patientId", "patient_id")
+    appointmentstatuschanged_type.set_alias("oldStatus", "old_status")
+    appointmentstatuschanged_type.set_alias("newStatus", "new_status")
+    appointmentstatuschanged_type.set_alias("changedAt", "changed_at")
+    objects.append(appointmentstatuschanged_type)
 
     enums = [
         EnumType(
@@ -752,7 +849,121 @@ def build_schema(
         ),
     ]
     scalars = [_SCALARS[name] for name in ["DateTime", "Date"]]
-    return make_executable_schema(SDL, query, mutation, *objects, *enums, *scalars)
+    return make_executable_schema(SDL, query, mutation, subscription, *objects, *enums, *scalars)
+
+
+# -- websockets (graphql-transport-ws) --------------------------------------------------------
+
+PROTOCOL = "graphql-transport-ws"
+_AUTHORIZATION = "booking.graphql.authorization"
+_STREAMS = "booking.graphql.streams"
+_PAYLOADS: dict[str, tuple[bool, bool]] = {
+    "connection_init": (False, False),
+    "ping": (False, False),
+    "pong": (False, False),
+    "subscribe": (True, True),
+    "complete": (True, False),
+}
+"""What each client message needs: (an `id`, a `payload`); an optional payload is an object."""
+
+
+def _open(websocket: WebSocket) -> bool:
+    return WebSocketState.DISCONNECTED not in (websocket.client_state, websocket.application_state)
+
+
+def _message(frame: Mapping[str, Any]) -> dict[str, Any] | str:
+    """The protocol message of a websocket frame, or why it is not one (the 4400 reason)."""
+    try:
+        message = json.loads(frame["text"]) if frame.get("text") is not None else None
+    except ValueError:
+        return "Invalid message: not JSON"
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return "Invalid message: not a JSON object with a `type`"
+    kind = message["type"]
+    if kind not in _PAYLOADS:
+        return f"Invalid message: unknown type {kind[:40]!r}"
+    needs_id, needs_payload = _PAYLOADS[kind]
+    id, payload = message.get("id"), message.get("payload")
+    if needs_id and (not isinstance(id, str) or not id):
+        return f"Invalid message: {kind} needs an `id`"
+    if not isinstance(payload, dict) and (needs_payload or payload is not None):
+        return f"Invalid message: the payload of {kind} must be an object"
+    if kind == "subscribe" and not (
+        isinstance(payload, dict)
+        and isinstance(payload.get("query"), str)
+        and isinstance(payload.get("variables"), dict | None)
+        and isinstance(payload.get("operationName"), str | None)
+        and isinstance(payload.get("extensions"), dict | None)
+    ):
+        return "Invalid message: subscribe needs a `query` and optional `variables`"
+    return message
+
+
+def _authorization(websocket: WebSocket, payload: Mapping[str, Any]) -> str | None:
+    """The `Authorization` of `connection_init` (any case), else of the upgrade request."""
+    value = next((v for k, v in payload.items() if k.lower() == "authorization"), None)
+    if value is None:
+        return websocket.headers.get("authorization")
+    if not isinstance(value, str):
+        raise Unauthenticated("`Authorization` must be `Bearer <token>`")
+    return value
+
+
+class TransportWSHandler(GraphQLTransportWSHandler):
+    """Ariadne's graphql-transport-ws handler, held to the protocol where Ariadne is not:
+    a frame that is not a valid message closes with 4400 (Ariadne fails on bad JSON and bad
+    payloads), a refused `connection_init` with 4403 (Ariadne: 1000), a socket without the
+    subprotocol with 4406; the init timer and the bus subscriptions end with the socket."""
+
+    def __init__(self, secret: str | None, connection_init_timeout: float) -> None:
+        super().__init__(connection_init_wait_timeout=timedelta(seconds=connection_init_timeout))
+        self.secret = secret
+
+    async def handle_websocket(self, websocket: WebSocket) -> None:
+        if PROTOCOL not in websocket.scope.get("subprotocols", ()):
+            await websocket.accept()
+            await websocket.close(4406, "Subprotocol not acceptable")
+            return
+        await websocket.accept(PROTOCOL)
+        streams: set[Subscription] = set()
+        websocket.scope[_STREAMS] = streams
+        client = ClientContext()
+        timer = asyncio.create_task(self.handle_connection_init_timeout(websocket, client))
+        try:
+            while _open(websocket):
+                frame = await websocket.receive()
+                if frame["type"] == "websocket.disconnect":
+                    break
+                message = _message(frame)
+                if isinstance(message, str):
+                    await websocket.close(4400, message)
+                else:
+                    await self.handle_websocket_message(websocket, message, client)
+        finally:
+            timer.cancel()
+            for id in list(client.operations):
+                await self.stop_websocket_operation(websocket, id, client)
+            for subscription in list(streams):
+                await subscription.close()
+
+    async def handle_websocket_connection_init_message(
+        self, websocket: WebSocket, message: dict[str, Any], client_context: ClientContext
+    ) -> None:
+        if client_context.connection_init_received:
+            await websocket.close(4429, "Too many initialisation requests")
+            return
+        client_context.connection_init_received = True
+        try:
+            authorization = _authorization(websocket, message.get("payload") or {})
+            if authorization:
+                authenticate(bearer_token(authorization), self.secret)
+        except ApiError as error:
+            reason = f"Forbidden: {error.detail or error.message}"
+            await websocket.close(4403, reason.encode()[:123].decode(errors="ignore"))
+            return
+        websocket.scope[_AUTHORIZATION] = authorization
+        await websocket.send_json({"type": "connection_ack"})
+        client_context.connection_acknowledged = True
 
 
 _IDEMPOTENCY_KEY: TypeAdapter[Any] = TypeAdapter(
@@ -767,15 +978,21 @@ def create_graphql_app(
     idempotency: IdempotencyStore | None = None,
     max_depth: int = MAX_DEPTH,
     max_cost: int = MAX_COST,
+    bus: EventBus | None = None,
+    connection_init_timeout: float = CONNECTION_INIT_TIMEOUT,
     debug: bool = False,
 ) -> GraphQL:
-    """The GraphQL ASGI app of `service`, to mount at `/v1/graphql`.
+    """The GraphQL ASGI app of `service`, to route at `/v1/graphql` for HTTP and websockets.
 
     `secret` verifies tokens (default: the environment's); pass the REST router's
-    `idempotency` store to share keys across styles.
+    `idempotency` store to share keys across styles, and the bus the service publishes on
+    (default: `default_bus()`).
     """
 
     def context_value(request: Any, data: Any = None) -> RequestContext:
+        if isinstance(request, WebSocket):
+            scope = request.scope
+            return RequestContext(service, scope.get(_AUTHORIZATION), secret, scope.get(_STREAMS))
         return RequestContext(service, request.headers.get("authorization"), secret)
 
     def validation_rules(context: Any, document: Any, data: Any) -> list[type[ValidationRule]]:
@@ -785,10 +1002,11 @@ def create_graphql_app(
         ]
 
     return GraphQL(
-        build_schema(service, idempotency),
+        build_schema(service, idempotency, bus),
         context_value=context_value,
         validation_rules=validation_rules,
         error_formatter=format_error,
         logger=ariadne_logger,
         debug=debug,
+        websocket_handler=TransportWSHandler(secret, connection_init_timeout),
     )

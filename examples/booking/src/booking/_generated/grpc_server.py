@@ -6,13 +6,18 @@ operation's scopes, decodes its request message, validates it with the same mode
 constraints as REST (every invalid field is a `BadRequest` field violation of an
 INVALID_ARGUMENT status), calls the service once and encodes the result. A catalogue error
 becomes its gRPC status with an `ErrorInfo` detail carrying its code.
+Each event has a server-streaming `Watch<Event>` RPC (`WatchAppointmentStatusChanged`): it
+streams the event bus's events of that type, all or those of the request's key, to a caller
+with the scopes WebSocket and SSE subscribers need. The response headers (initial metadata)
+are sent once the stream is subscribed: nothing published after them is missed. The stream
+ends when the caller cancels it; a caller too slow to keep up gets RESOURCE_EXHAUSTED.
 `start_grpc_server` serves it with health checking and reflection.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -23,8 +28,10 @@ from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
+from .access import authorize_subscription
 from .auth import authenticate, bearer_token, require
-from .errors import ApiError, FieldError, Internal, ValidationFailed
+from .errors import ApiError, FieldError, Internal, RateLimited, ValidationFailed
+from .events import EVENTS, EventBus, EventBusClosed, SubscriberOverflow, default_bus
 from .grpc_codec import dump, message_to_dict, proto_name, status_of, to_message
 from .idempotency import IdempotencyStore
 from .models import (
@@ -129,10 +136,12 @@ class BookingGrpcServicer:
         *,
         secret: str | None = None,
         idempotency: IdempotencyStore | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         self._service = service
         self._secret = secret
         self._idempotency = idempotency if idempotency is not None else IdempotencyStore()
+        self._bus = bus if bus is not None else default_bus()
 
     def _principal(
         self, context: grpc.aio.ServicerContext, scopes: tuple[str, ...], public: bool = False
@@ -141,6 +150,12 @@ class BookingGrpcServicer:
         if public:
             return authenticate(token, self._secret) if token else ANONYMOUS
         return require(authenticate(token, self._secret), scopes)
+
+    def _authorize_watch(self, context: grpc.aio.ServicerContext, event: str) -> None:
+        """`Unauthenticated` or `PermissionDenied` unless the caller may receive `event`."""
+        token = bearer_token(_metadata(context, "authorization"))
+        principal = authenticate(token, self._secret) if token else ANONYMOUS
+        authorize_subscription(principal, EVENTS[event])
 
     async def ListPatients(
         self, request: pb.ListPatientsRequest, context: grpc.aio.ServicerContext
@@ -459,8 +474,22 @@ class BookingGrpcServicer:
         result = await self._service.cancel_appointment(principal=principal, **args, body=body)
         return to_message(pb.CancelAppointmentResponse, {"appointment": dump(result)})
 
+    async def WatchAppointmentStatusChanged(
+        self, request: pb.WatchAppointmentStatusChangedRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.WatchAppointmentStatusChangedResponse]:
+        """Stream `appointment.status_changed` events, all or those of one `appointment_id`, until cancelled."""
+        self._authorize_watch(context, "appointment.status_changed")
+        key = str(request.appointment_id) if request.HasField("appointment_id") else None
+        async with await self._bus.subscribe(["appointment.status_changed"], key) as events:
+            await context.send_initial_metadata(())  # subscribed: the caller misses nothing after
+            async for envelope in events:
+                yield to_message(
+                    pb.WatchAppointmentStatusChangedResponse,
+                    {"event": envelope.payload().model_dump()},
+                )
+
     def handlers(self) -> dict[str, grpc.RpcMethodHandler]:
-        """The unary method handlers by RPC name, each answering errors with a status."""
+        """The method handlers by RPC name, each answering errors with a status."""
         return {
             "ListPatients": _unary(
                 self.ListPatients, pb.ListPatientsRequest, pb.ListPatientsResponse
@@ -494,6 +523,11 @@ class BookingGrpcServicer:
             "CancelAppointment": _unary(
                 self.CancelAppointment, pb.CancelAppointmentRequest, pb.CancelAppointmentResponse
             ),
+            "WatchAppointmentStatusChanged": _server_stream(
+                self.WatchAppointmentStatusChanged,
+                pb.WatchAppointmentStatusChangedRequest,
+                pb.WatchAppointmentStatusChangedResponse,
+            ),
         }
 
 
@@ -525,6 +559,32 @@ def _unary(
     )
 
 
+def _server_stream(
+    method: Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[R]],
+    request_class: type[Message],
+    response_class: type[R],
+) -> grpc.RpcMethodHandler:
+    async def handle(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[R]:
+        try:
+            async for response in method(request, context):
+                yield response
+        except ApiError as error:
+            await abort_with_error(context, error)
+        except SubscriberOverflow as error:
+            await abort_with_error(context, RateLimited(str(error)))
+        except EventBusClosed as error:
+            await abort_with_error(context, Internal(str(error)))
+        except Exception:
+            logger.exception("unexpected error in %s", getattr(method, "__name__", method))
+            await abort_with_error(context, Internal())
+
+    return grpc.unary_stream_rpc_method_handler(
+        handle,
+        request_deserializer=request_class.FromString,
+        response_serializer=response_class.SerializeToString,
+    )
+
+
 def add_servicer(servicer: BookingGrpcServicer, server: grpc.aio.Server) -> None:
     """Register the servicer's RPCs on a server."""
     server.add_generic_rpc_handlers(
@@ -539,12 +599,15 @@ async def start_grpc_server(
     *,
     secret: str | None = None,
     idempotency: IdempotencyStore | None = None,
+    bus: EventBus | None = None,
 ) -> grpc.aio.Server:
     """A started grpc.aio server of `service` on `host:port`, with health checking (SERVING)
-    and reflection; `secret` signs tokens (default: the `BOOKING_JWT_SECRET` variable).
+    and reflection; `secret` signs tokens (default: the `BOOKING_JWT_SECRET` variable), `bus`
+    is the event bus the service publishes on (default: `default_bus()`).
     Stop it with `await server.stop(grace)`."""
     server = grpc.aio.server()
-    add_servicer(BookingGrpcServicer(service, secret=secret, idempotency=idempotency), server)
+    servicer = BookingGrpcServicer(service, secret=secret, idempotency=idempotency, bus=bus)
+    add_servicer(servicer, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -18,6 +18,7 @@ import uvicorn
 
 from . import auth
 from .app import create_app
+from .events import EventBus, default_bus
 from .grpc_server import start_grpc_server
 from .idempotency import IdempotencyStore
 from .service import BookingService
@@ -53,16 +54,19 @@ async def serve(
     port: int = 8000,
     grpc_port: int = 50051,
     secret: str | None = None,
+    bus: EventBus | None = None,
 ) -> None:
-    """Serve `service` on `host` until interrupted (Ctrl-C or SIGTERM)."""
+    """Serve `service` on `host` until interrupted (Ctrl-C or SIGTERM); `bus` is the event bus
+    the service publishes on (default: `default_bus()`), read by every style's subscribers."""
     missing = missing_operations(service)
     if missing:
         raise TypeError(f"{type(service).__name__} does not implement: " + "; ".join(missing))
     store = IdempotencyStore()  # one store: an idempotency key means the same in every style
-    app = create_app(service, secret=secret, idempotency=store)
+    events = bus if bus is not None else default_bus()
+    app = create_app(service, secret=secret, idempotency=store, bus=events)
     http = uvicorn.Server(uvicorn.Config(app, host=host, port=port))
     grpc_server = await start_grpc_server(
-        service, grpc_port, host, secret=secret, idempotency=store
+        service, grpc_port, host, secret=secret, idempotency=store, bus=events
     )
     try:
         await http.serve()

@@ -4,24 +4,35 @@
 The same methods, arguments and models as the REST clients; each sends one operation of the
 emitted schema to `/v1/graphql`. An error raises the error class of its `extensions.code`
 (`SlotUnavailable`, `ValidationFailed`, ...), the same classes the service raises.
+
+Subscriptions (`AsyncBookingGraphQLClient.subscribe_appointment_status_changed`) run over the
+graphql-transport-ws protocol on a websocket of their own, the token sent in the
+`connection_init` payload as `{"Authorization": "Bearer <token>"}`. Each returns a started
+`GraphQLSubscription`: an async iterator of the event's payload models, live on return.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 from collections.abc import Mapping
 from datetime import date, datetime
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 from pydantic_core import to_jsonable_python
+from websockets import ConnectionClosed, Subprotocol
+from websockets.asyncio.client import ClientConnection, connect
 
-from ..errors import ERRORS, ApiError, FieldError, Internal
+from ..errors import ERRORS, ApiError, FieldError, Internal, Unauthenticated
 from ..models import (
     Appointment,
     AppointmentPage,
     AppointmentStatus,
+    AppointmentStatusChanged,
     Patient,
     PatientPage,
     Provider,
@@ -31,7 +42,9 @@ from ..models import (
 )
 
 T = TypeVar("T")
+E = TypeVar("E", bound=BaseModel)
 PATH = "/v1/graphql"
+PROTOCOL = "graphql-transport-ws"
 
 _LIST_PATIENTS = "query ListPatients($first: Int, $after: String) { patients(first: $first, after: $after) { nodes { id name email phone } pageInfo { hasNextPage endCursor } } }"
 _GET_PATIENT = "query GetPatient($id: ID!) { patient(id: $id) { id name email phone } }"
@@ -47,6 +60,7 @@ _GET_APPOINTMENT = "query GetAppointment($id: ID!) { appointment(id: $id) { id s
 _AVAILABLE_SLOTS = "query AvailableSlots($providerId: ID!, $date: Date!) { availableSlots(providerId: $providerId, date: $date) { id provider_id: providerId starts_at: startsAt duration_minutes: durationMinutes available } }"
 _BOOK_APPOINTMENT = "mutation BookAppointment($input: BookAppointmentInput!, $idempotencyKey: String) { bookAppointment(input: $input, idempotencyKey: $idempotencyKey) { id slot_id: slotId patient_id: patientId provider_id: providerId status reason confirmation_number: confirmationNumber created_at: createdAt } }"
 _CANCEL_APPOINTMENT = "mutation CancelAppointment($input: CancelAppointmentInput!) { cancelAppointment(input: $input) { id slot_id: slotId patient_id: patientId provider_id: providerId status reason confirmation_number: confirmationNumber created_at: createdAt } }"
+_SUBSCRIBE_APPOINTMENT_STATUS_CHANGED = "subscription AppointmentStatusChanged($appointmentId: ID) { appointmentStatusChanged(appointmentId: $appointmentId) { appointment_id: appointmentId patient_id: patientId old_status: oldStatus new_status: newStatus changed_at: changedAt } }"
 
 _APPOINTMENT: TypeAdapter[Appointment] = TypeAdapter(Appointment)
 _APPOINTMENTPAGE: TypeAdapter[AppointmentPage] = TypeAdapter(AppointmentPage)
@@ -57,6 +71,10 @@ _PROVIDER: TypeAdapter[Provider] = TypeAdapter(Provider)
 _PROVIDERPAGE: TypeAdapter[ProviderPage] = TypeAdapter(ProviderPage)
 _SLOT: TypeAdapter[Slot] = TypeAdapter(Slot)
 _SLOTPAGE: TypeAdapter[SlotPage] = TypeAdapter(SlotPage)
+
+_SUBSCRIBE_APPOINTMENT_STATUS_CHANGED_PAYLOAD: TypeAdapter[AppointmentStatusChanged] = TypeAdapter(
+    AppointmentStatusChanged
+)
 
 _ENUMS_OUT: dict[str, dict[str, str]] = {
     "AppointmentStatus": {
@@ -70,6 +88,10 @@ _ENUMS_OUT: dict[str, dict[str, str]] = {
 
 _ENUM_FIELDS: dict[str, dict[str, str]] = {
     "Appointment": {"status": "AppointmentStatus"},
+    "AppointmentStatusChanged": {
+        "old_status": "AppointmentStatus",
+        "new_status": "AppointmentStatus",
+    },
 }
 """The enum fields of each model, whose GraphQL names are turned back into values."""
 
@@ -156,6 +178,115 @@ def _headers(token: str | None, headers: Mapping[str, str] | None) -> dict[str, 
     if token:
         merged["Authorization"] = f"Bearer {token}"
     return merged
+
+
+class GraphQLSubscription(Generic[E]):
+    """One subscription over graphql-transport-ws: an async iterator of payload models.
+
+    `start()` connects, sends the token in `connection_init` and subscribes, then returns once
+    the server holds the subscription (it answered a `ping` sent after it), raising the typed
+    error of a refused subscription. Iterating raises the typed error of a failed stream and
+    stops when the server completes it; `close()` (or leaving `async with`) ends it.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None,
+        query: str,
+        variables: dict[str, Any],
+        field: str,
+        model: str,
+        adapter: TypeAdapter[E],
+    ) -> None:
+        self._url, self._token = url, token
+        self._subscribe = {
+            "id": "1",
+            "type": "subscribe",
+            "payload": {"query": query, "variables": variables},
+        }
+        self._field, self._model, self._adapter = field, model, adapter
+        self._socket: ClientConnection | None = None
+        self._early: list[dict[str, Any]] = []  # messages that came before the `pong`
+        self._closing = False
+
+    async def start(self, timeout: float = 10.0) -> GraphQLSubscription[E]:
+        async with asyncio.timeout(timeout):
+            self._socket = await connect(self._url, subprotocols=[Subprotocol(PROTOCOL)])
+            try:
+                payload = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+                await self._send({"type": "connection_init", "payload": payload})
+                ack = await self._receive()
+                if ack["type"] != "connection_ack":
+                    raise Internal(f"expected connection_ack, got {ack['type']!r}")
+                await self._send(self._subscribe)
+                await self._send({"type": "ping"})
+                while (message := await self._receive())["type"] != "pong":
+                    if message["type"] == "error":
+                        raise _error((message.get("payload") or [None])[0])
+                    self._early.append(message)
+            except BaseException:
+                await self._socket.close()
+                raise
+        return self
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        assert self._socket is not None
+        await self._socket.send(json.dumps(message))
+
+    async def _receive(self) -> dict[str, Any]:
+        """The next message, pings answered; a close by the server raises its typed error."""
+        assert self._socket is not None
+        while True:
+            try:
+                message = json.loads(await self._socket.recv())
+            except ConnectionClosed as closed:
+                if self._closing:
+                    raise StopAsyncIteration from None
+                code, reason = (closed.rcvd.code, closed.rcvd.reason) if closed.rcvd else (1006, "")
+                if code == 4403:
+                    raise Unauthenticated(reason.removeprefix("Forbidden: ") or None) from None
+                raise Internal(f"the server closed the connection: {code} {reason}") from None
+            if message.get("type") == "ping":
+                await self._send({"type": "pong"})
+            else:
+                return dict(message)
+
+    def __aiter__(self) -> GraphQLSubscription[E]:
+        return self
+
+    async def __anext__(self) -> E:
+        while True:
+            message = self._early.pop(0) if self._early else await self._receive()
+            if message["type"] == "next":
+                payload = message.get("payload") or {}
+                if payload.get("errors"):
+                    raise _error(payload["errors"][0])
+                data = (payload.get("data") or {}).get(self._field)
+                return self._adapter.validate_python(_item(self._model, data))
+            if message["type"] == "error":
+                raise _error((message.get("payload") or [None])[0])
+            if message["type"] == "complete":
+                raise StopAsyncIteration
+
+    async def close(self) -> None:
+        """Complete the subscription and close the socket."""
+        if self._socket is not None and not self._closing:
+            self._closing = True
+            with contextlib.suppress(ConnectionClosed):
+                await self._send({"id": "1", "type": "complete"})
+            await self._socket.close()
+
+    async def __aenter__(self) -> GraphQLSubscription[E]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
 
 
 class BookingGraphQLClient:
@@ -477,6 +608,7 @@ class AsyncBookingGraphQLClient:
             headers=_headers(token, headers),
             transport=transport,
         )
+        self._token, self._timeout = token, timeout
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -778,3 +910,21 @@ class AsyncBookingGraphQLClient:
         )
         data = _data(response, "cancelAppointment")
         return _APPOINTMENT.validate_python(_result("Appointment", data))
+
+    async def subscribe_appointment_status_changed(
+        self, *, appointment_id: str | None = None
+    ) -> GraphQLSubscription[AppointmentStatusChanged]:
+        """`appointment.status_changed` events, all or those of one `appointment_id`, from now on."""
+        url = self._http.base_url.copy_with(
+            scheme="wss" if self._http.base_url.scheme == "https" else "ws"
+        )
+        subscription = GraphQLSubscription(
+            str(url.join(PATH)),
+            self._token,
+            _SUBSCRIBE_APPOINTMENT_STATUS_CHANGED,
+            _variables({"appointmentId": appointment_id}),
+            "appointmentStatusChanged",
+            "AppointmentStatusChanged",
+            _SUBSCRIBE_APPOINTMENT_STATUS_CHANGED_PAYLOAD,
+        )
+        return await subscription.start(self._timeout)

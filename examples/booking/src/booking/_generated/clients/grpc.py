@@ -4,6 +4,11 @@
 The same methods, arguments and models as the REST client; a failed call raises the error
 class of the code in its `ErrorInfo` detail (`SlotUnavailable`, `ValidationFailed` with each
 invalid field, ...), else the class of its status code.
+
+`watch_<event>` methods (`watch_appointment_status_changed`) return a `Watch`: an iterator of the
+event's payload models, subscribed on return (nothing published after is missed), ended by
+`cancel()` from any thread or by leaving its `with` block. A refused stream (no token, a
+missing scope) raises its typed error when iterated.
 """
 
 from __future__ import annotations
@@ -11,17 +16,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import grpc
 from google.protobuf.message import Message
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from ..grpc_codec import error_from_rpc, message_to_dict, to_message
 from ..models import (
     Appointment,
     AppointmentPage,
     AppointmentStatus,
+    AppointmentStatusChanged,
     Patient,
     PatientPage,
     Provider,
@@ -33,6 +39,7 @@ from ..proto import booking_pb2 as pb
 
 SERVICE_NAME = "booking.v1.BookingService"
 R = TypeVar("R", bound=Message)
+E = TypeVar("E", bound=BaseModel)
 
 _APPOINTMENT: TypeAdapter[Appointment] = TypeAdapter(Appointment)
 _APPOINTMENTPAGE: TypeAdapter[AppointmentPage] = TypeAdapter(AppointmentPage)
@@ -43,6 +50,46 @@ _PROVIDER: TypeAdapter[Provider] = TypeAdapter(Provider)
 _PROVIDERPAGE: TypeAdapter[ProviderPage] = TypeAdapter(ProviderPage)
 _SLOT: TypeAdapter[Slot] = TypeAdapter(Slot)
 _SLOTPAGE: TypeAdapter[SlotPage] = TypeAdapter(SlotPage)
+_APPOINTMENT_STATUS_CHANGED: TypeAdapter[AppointmentStatusChanged] = TypeAdapter(
+    AppointmentStatusChanged
+)
+
+
+class Watch(Generic[E]):
+    """A server stream of events: an iterator of payload models until cancelled."""
+
+    def __init__(self, call: Any, field: str, adapter: TypeAdapter[E]) -> None:
+        self._call, self._field, self._adapter = call, field, adapter
+        self._cancelled = False
+        call.initial_metadata()  # sent by the server once subscribed
+
+    def __iter__(self) -> Watch[E]:
+        return self
+
+    def __next__(self) -> E:
+        try:
+            response = next(self._call)
+        except grpc.RpcError as error:
+            if self._cancelled:
+                raise StopIteration from None
+            raise error_from_rpc(error) from None
+        return self._adapter.validate_python(message_to_dict(getattr(response, self._field)))
+
+    def cancel(self) -> None:
+        """End the stream, from any thread: iterating stops, the server unsubscribes."""
+        self._cancelled = True
+        self._call.cancel()
+
+    def __enter__(self) -> Watch[E]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.cancel()
 
 
 class BookingGrpcClient:
@@ -358,3 +405,17 @@ class BookingGrpcClient:
             pb.CancelAppointmentResponse,
         )
         return _APPOINTMENT.validate_python(message_to_dict(response.appointment))
+
+    def watch_appointment_status_changed(
+        self, *, appointment_id: str | None = None
+    ) -> Watch[AppointmentStatusChanged]:
+        """Stream `appointment.status_changed` events, all or those of one `appointment_id`, until cancelled."""
+        call = self._channel.unary_stream(
+            f"/{SERVICE_NAME}/WatchAppointmentStatusChanged",
+            request_serializer=pb.WatchAppointmentStatusChangedRequest.SerializeToString,
+            response_deserializer=pb.WatchAppointmentStatusChangedResponse.FromString,
+        )
+        request = to_message(
+            pb.WatchAppointmentStatusChangedRequest, {"appointment_id": appointment_id}
+        )
+        return Watch(call(request, metadata=self._metadata), "event", _APPOINTMENT_STATUS_CHANGED)
