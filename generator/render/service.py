@@ -53,7 +53,9 @@ def render_service(api: Api, contracts: Plan) -> Plan:
     for template in sorted(p for p in SERVICE_TEMPLATES.rglob("*.jinja") if p.is_file()):
         relative = template.relative_to(SERVICE_TEMPLATES).as_posix()
         target = relative.removesuffix(".jinja").replace("{{package}}", package)
-        _add(plan, target, env.get_template(relative).render(context))
+        text = env.get_template(relative).render(context)
+        if text.strip():  # a template with nothing for this API (say, no events) makes no file
+            _add(plan, target, text)
     generated = f"src/{package}/_generated"
     _add(plan, f"{generated}/models.py", render_models(contracts[OPENAPI_CONTRACT], header(api)))
     # Served as `/openapi.json`, byte for byte the emitted contract.
