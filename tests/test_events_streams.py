@@ -21,11 +21,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import grpc
+import httpx
 import pytest
 import websockets
+from fastapi import FastAPI
 
 from .conftest import ROOT
-from .render_helpers import free_port, importable
+from .render_helpers import free_port, importable, serving
 from .test_events_realtime import EVENT, READER, WAIT, book, cancel, nothing_more, receive
 
 SECRET = "booking-events-secret-of-32-bytes-or-more"
@@ -62,10 +64,13 @@ def token(booking: SimpleNamespace, scopes: tuple[str, ...] = READER) -> str:
 
 
 @contextlib.contextmanager
-def served(booking: SimpleNamespace, tmp_path: Path, **graphql: Any) -> Iterator[SimpleNamespace]:
+def served(
+    booking: SimpleNamespace, tmp_path: Path, *, lifespan: bool = False, **graphql: Any
+) -> Iterator[SimpleNamespace]:
     """The app and the gRPC server of one `Booking`, on one loop in a thread, one bus.
 
-    `graphql` options serve a bare GraphQL app (`create_graphql_app`) instead of the app."""
+    `lifespan` runs the app's lifespan (its webhook dispatcher); `graphql` options serve a bare
+    GraphQL app (`create_graphql_app`) instead of the app."""
     import uvicorn
 
     bus = booking.events.InProcessEventBus()
@@ -76,7 +81,9 @@ def served(booking: SimpleNamespace, tmp_path: Path, **graphql: Any) -> Iterator
         hooks = booking.webhooks.WebhookStore(f"sqlite:///{tmp_path / 'webhooks.db'}")
         app = booking.app.create_app(service, secret=SECRET, bus=bus, webhooks=hooks)
     port, grpc_port = free_port(), free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on" if lifespan else "off"
+    )
     http = uvicorn.Server(config)
 
     async def run() -> None:
@@ -181,6 +188,37 @@ def test_one_cancellation_reaches_ws_sse_graphql_and_grpc_with_the_same_payload(
 
     asyncio.run(scenario())
     wait_until(lambda: subscribers(server.bus) == 0)
+
+
+def test_the_same_cancellation_reaches_a_verifying_webhook_receiver(
+    booking: SimpleNamespace, tmp_path: Path
+) -> None:
+    receiver = importlib.import_module("booking._generated.clients.webhook_receiver")
+    received: list[Any] = []
+
+    async def handle(event: Any) -> None:
+        received.append(event)
+
+    with served(booking, tmp_path, lifespan=True) as server:
+        [appointment] = book(booking, server.url, 1)
+        subscribe = {"url": "", "events": [EVENT]}
+        receiving = FastAPI()
+        with serving(receiving) as receiver_url:
+            subscribe["url"] = f"{receiver_url}/webhooks"
+            created = httpx.post(
+                f"{server.url}/v1/webhooks",
+                json=subscribe,
+                headers={"Authorization": f"Bearer {token(booking)}"},
+            )
+            assert created.status_code == 201, created.text
+            router = receiver.webhook_receiver_router(created.json()["secret"], handle)
+            receiving.include_router(router)
+            asyncio.run(cancel(booking, server.url, appointment))
+            wait_until(lambda: len(received) == 1)
+    [event] = received
+    assert event.type == EVENT and type(event.data).__name__ == "AppointmentStatusChanged"
+    assert event.data.appointment_id == appointment
+    assert (event.data.old_status.value, event.data.new_status.value) == ("confirmed", "cancelled")
 
 
 # -- GraphQL subscriptions ------------------------------------------------------------------------
