@@ -3,9 +3,16 @@
 A server process runs, on one event loop around one SQLite-backed `Booking` service: the
 generated ASGI app (REST and GraphQL), a hand-written minimal FastAPI app doing the same
 lookup through the same service object (bearer check included), and the generated gRPC
-server. This process is the load generator: a fixed number of concurrent keep-alive
-connections, a warm-up, then a bounded run per case; it prints requests/s and p50/p99.
-Usage: python benchmarks/serve.py [--seconds 5] [--concurrency 16]
+server. Every case keeps the same number of requests in flight with the same token, warms up,
+then runs for a bounded time; it prints requests/s, p50/p99 and the CPU each side used.
+
+The load generator is h2load (Debian's `nghttp2-client`) when it is installed: one C client
+for every style (HTTP/1.1 keep-alive connections, one per caller; gRPC as one HTTP/2
+connection carrying a stream per caller, as a channel does), cheap enough that the server is
+what is measured. Without it, this process generates the load in Python (raw HTTP/1.1 and a
+grpc.aio channel): the Python gRPC client costs about as much CPU as the server, so on a
+small machine it caps gRPC (see the client CPU column).
+Usage: python benchmarks/serve.py [--seconds 5] [--concurrency 16] [--client auto|h2load|python]
 """
 
 from __future__ import annotations
@@ -14,8 +21,13 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import os
+import re
+import resource
+import shutil
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -145,15 +157,97 @@ async def measure(calls: Sequence[Callable[[], Awaitable[None]]], seconds: float
     return latencies
 
 
-async def run_case(
-    calls: Sequence[Callable[[], Awaitable[None]]], seconds: float
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc; 0 elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (h2load)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def summary(
+    latencies: Sequence[float], elapsed: float, cpu: tuple[float, float], wall: float
 ) -> dict[str, float]:
+    """Requests/s and p50/p99 (ms) over `elapsed`; server and client CPU (%) over `wall`."""
+    cuts = statistics.quantiles(latencies, n=100)
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50": cuts[49] * 1000,
+        "p99": cuts[98] * 1000,
+        "server_cpu": 100 * cpu[0] / wall,
+        "client_cpu": 100 * cpu[1] / wall,
+    }
+
+
+async def run_case(
+    calls: Sequence[Callable[[], Awaitable[None]]], seconds: float, server: int
+) -> dict[str, float]:
+    """A case with the Python load generator: a warm-up, then `seconds` measured."""
     await measure(calls, WARM_UP_SECONDS)
+    server_cpu, client_cpu = cpu_seconds(server), own_cpu_seconds()
     started = time.perf_counter()
     latencies = await measure(calls, seconds)
     elapsed = time.perf_counter() - started
-    cuts = statistics.quantiles(latencies, n=100)
-    return {"rps": len(latencies) / elapsed, "p50": cuts[49] * 1000, "p99": cuts[98] * 1000}
+    cpu = (cpu_seconds(server) - server_cpu, own_cpu_seconds() - client_cpu)
+    return summary(latencies, elapsed, cpu, elapsed)
+
+
+def h2load_case(
+    url: str,
+    headers: dict[str, str],
+    seconds: float,
+    concurrency: int,
+    server: int,
+    *,
+    body: bytes | None = None,
+    http2: bool = False,
+    min_data: int = 0,
+) -> dict[str, float]:
+    """A case with h2load: `concurrency` requests in flight (HTTP/1.1: one per connection;
+    HTTP/2: streams of one connection), a warm-up, then `seconds` measured. Every response
+    must be 2xx, and the bodies at least `min_data` bytes each (a gRPC error has none)."""
+    with tempfile.TemporaryDirectory() as folder:
+        log = Path(folder) / "requests.tsv"
+        command = ["h2load", f"--duration={seconds:g}", f"--warm-up-time={WARM_UP_SECONDS:g}"]
+        command += [f"--log-file={log}"]
+        command += (
+            ["--clients=1", f"--max-concurrent-streams={concurrency}"]
+            if http2
+            else ["--h1", f"--clients={concurrency}", "--max-concurrent-streams=1"]
+        )
+        for name, value in headers.items():
+            command += ["--header", f"{name}: {value}"]
+        if body is not None:
+            payload = Path(folder) / "body"
+            payload.write_bytes(body)
+            command += ["--data", str(payload)]
+        command.append(url)
+        server_cpu, client_cpu = cpu_seconds(server), own_cpu_seconds()
+        started = time.perf_counter()
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        wall = time.perf_counter() - started  # the warm-up too: CPU is measured over it
+        cpu = (cpu_seconds(server) - server_cpu, own_cpu_seconds() - client_cpu)
+        rows = [line.split("\t") for line in log.read_text().splitlines()]
+    done = re.search(
+        r"requests: .* (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored", output
+    )
+    traffic = re.search(r"traffic: .*\((\d+)\) data", output)
+    if done is None or traffic is None or int(done[1]) != int(done[2]) or int(done[1]) == 0:
+        raise RuntimeError(f"h2load: not every request succeeded:\n{output}")
+    short = int(traffic[1]) < min_data * int(done[1])
+    if short or any(not row[1].startswith("2") for row in rows):
+        raise RuntimeError(f"h2load: some responses were errors:\n{output}")
+    elapsed = seconds  # h2load logs the measured requests only, not the warm-up's
+    latencies = [int(row[2]) / 1e6 for row in rows]
+    return summary(latencies, elapsed, cpu, wall)
 
 
 def grpc_calls(port: int, token: str, id: str, concurrency: int) -> tuple[Any, list[Any]]:
@@ -167,10 +261,15 @@ def grpc_calls(port: int, token: str, id: str, concurrency: int) -> tuple[Any, l
     request = pb.GetAppointmentRequest(id=id)
     metadata = (("authorization", f"Bearer {token}"),)
 
-    async def call() -> None:
-        await stub.GetAppointment(request, metadata=metadata)
+    async def call() -> Any:
+        return await stub.GetAppointment(request, metadata=metadata)
 
     return channel, [call] * concurrency
+
+
+def grpc_frame(message: bytes) -> bytes:
+    """A gRPC length-prefixed message (not compressed)."""
+    return b"\0" + len(message).to_bytes(4, "big") + message
 
 
 def seed(url: str, token: str) -> str:
@@ -189,7 +288,9 @@ def seed(url: str, token: str) -> str:
         return str(booked.id)
 
 
-async def benchmark(ports: dict[str, int], seconds: float, concurrency: int) -> None:
+async def benchmark(
+    ports: dict[str, int], seconds: float, concurrency: int, client: str, server: int
+) -> None:
     from booking._generated.auth import issue_token
 
     token = issue_token("bench", SCOPES, SECRET)
@@ -202,35 +303,86 @@ async def benchmark(ports: dict[str, int], seconds: float, concurrency: int) -> 
         }
     ).encode()
     path = f"/v1/appointments/{id}"
-    http_cases = {
-        "REST, generated": http_request("GET", path, ports["generated"], token),
-        "REST, hand-written FastAPI": http_request("GET", path, ports["minimal"], token),
-        "GraphQL appointment(id)": http_request(
-            "POST", "/v1/graphql", ports["generated"], token, query
-        ),
-    }
-    results = {}
-    for name, connection in http_cases.items():
-        connections = [connection() for _ in range(concurrency)]
-        results[name] = await run_case(connections, seconds)
-        for c in connections:
-            if c.writer is not None:
-                c.writer.close()
-    channel, calls = grpc_calls(ports["grpc"], token, id, concurrency)
-    async with channel:
-        results["gRPC GetAppointment"] = await run_case(calls, seconds)
-    print_table(results, seconds, concurrency)
+    results: dict[str, dict[str, float]] = {}
+    if client == "h2load":
+        auth = {"authorization": f"Bearer {token}"}
+        http = {
+            "REST, generated": (ports["generated"], path, None),
+            "REST, hand-written FastAPI": (ports["minimal"], path, None),
+            "GraphQL appointment(id)": (ports["generated"], "/v1/graphql", query),
+        }
+        for name, (port, target, body) in http.items():
+            headers = {**auth, "content-type": "application/json"} if body else auth
+            results[name] = await asyncio.to_thread(
+                h2load_case,
+                f"http://127.0.0.1:{port}{target}",
+                headers,
+                seconds,
+                concurrency,
+                server,
+                body=body,
+            )
+        from booking._generated.proto import booking_pb2 as pb
+
+        # One call through the generated stub first: the same request must succeed, and
+        # tells the size of its answer (an error answer has no message).
+        channel, calls = grpc_calls(ports["grpc"], token, id, 1)
+        async with channel:
+            answer = await calls[0]()
+        request = grpc_frame(pb.GetAppointmentRequest(id=id).SerializeToString())
+        grpc_headers = {**auth, "content-type": "application/grpc", "te": "trailers"}
+        results["gRPC GetAppointment"] = await asyncio.to_thread(
+            h2load_case,
+            f"http://127.0.0.1:{ports['grpc']}/booking.v1.BookingService/GetAppointment",
+            grpc_headers,
+            seconds,
+            concurrency,
+            server,
+            body=request,
+            http2=True,
+            min_data=len(grpc_frame(answer.SerializeToString())),
+        )
+    else:
+        python_cases = {
+            "REST, generated": http_request("GET", path, ports["generated"], token),
+            "REST, hand-written FastAPI": http_request("GET", path, ports["minimal"], token),
+            "GraphQL appointment(id)": http_request(
+                "POST", "/v1/graphql", ports["generated"], token, query
+            ),
+        }
+        for name, connection in python_cases.items():
+            connections = [connection() for _ in range(concurrency)]
+            results[name] = await run_case(connections, seconds, server)
+            for c in connections:
+                if c.writer is not None:
+                    c.writer.close()
+        channel, calls = grpc_calls(ports["grpc"], token, id, concurrency)
+        async with channel:
+            results["gRPC GetAppointment"] = await run_case(calls, seconds, server)
+    print_table(results, seconds, concurrency, client)
 
 
-def print_table(results: dict[str, dict[str, float]], seconds: float, concurrency: int) -> None:
-    print(f"GET one appointment: {concurrency} concurrent callers, {seconds:g} s per case")
-    print(f"{'case':<28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+def print_table(
+    results: dict[str, dict[str, float]], seconds: float, concurrency: int, client: str
+) -> None:
+    print(
+        f"GET one appointment: {concurrency} requests in flight, {seconds:g} s per case, "
+        f"load from {client}, {os.cpu_count()} cores"
+    )
+    print(
+        f"{'case':<28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'server CPU':>11} {'client CPU':>11}"
+    )
     for name, r in results.items():
-        print(f"{name:<28} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f}")
+        print(
+            f"{name:<28} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f}"
+            f" {r['server_cpu']:>10.0f}% {r['client_cpu']:>10.0f}%"
+        )
     rest = results["REST, generated"]["rps"]
     ratio = rest / results["REST, hand-written FastAPI"]["rps"]
+    graphql_ratio = results["GraphQL appointment(id)"]["rps"] / rest
     grpc_ratio = results["gRPC GetAppointment"]["rps"] / rest
     print(f"generated REST / hand-written: {ratio:.2f} (target >= 0.87)")
+    print(f"GraphQL / generated REST:      {graphql_ratio:.2f}")
     print(f"gRPC / generated REST:         {grpc_ratio:.2f} (target >= 1.5)")
 
 
@@ -238,7 +390,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--client", choices=("auto", "h2load", "python"), default="auto")
     args = parser.parse_args()
+    client = args.client
+    if client == "auto":
+        client = "h2load" if shutil.which("h2load") else "python"
+        if client == "python":
+            print(
+                "h2load not found (apt-get install nghttp2-client): load from Python",
+                file=sys.stderr,
+            )
     ports = {name: free_port() for name in ("generated", "minimal", "grpc")}
     context = multiprocessing.get_context("spawn")
     ready = context.Event()
@@ -249,7 +410,8 @@ def main() -> None:
         try:
             if not ready.wait(timeout=30):
                 raise RuntimeError("the servers did not start")
-            asyncio.run(benchmark(ports, args.seconds, args.concurrency))
+            assert server.pid is not None
+            asyncio.run(benchmark(ports, args.seconds, args.concurrency, client, server.pid))
         finally:
             server.terminate()
             server.join(timeout=10)

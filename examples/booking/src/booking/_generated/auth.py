@@ -6,6 +6,7 @@ The secret comes from `BOOKING_JWT_SECRET` unless one is passed explicitly.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Iterable
@@ -34,20 +35,44 @@ def jwt_secret(secret: str | None = None) -> str:
     return value
 
 
+VERIFIED_CACHE_SIZE = 1024
+"""How many verified tokens `authenticate` remembers (then it forgets them all)."""
+
+_verified: dict[tuple[str, str], tuple[Principal, float, float]] = {}
+"""Tokens that passed verification, by (secret, token): the principal and the window
+`[not_before, expires)` of its time claims (`iat`, `nbf`, `exp`). Only a success is kept, and
+only for the exact token and secret, so a hit is what decoding would give again: the time
+claims are checked anew on every hit."""
+
+
 def authenticate(token: str | None, secret: str | None = None) -> Principal:
     """The principal of a bearer token; `Unauthenticated` when it is missing or invalid."""
     if not token:
         raise Unauthenticated("a bearer token is required")
+    key = (jwt_secret(secret), token)
+    cached = _verified.get(key)
+    if cached is not None:
+        principal, not_before, expires = cached
+        if not_before <= time.time() < expires:
+            return principal
+        _verified.pop(key, None)  # expired (or not yet valid): decoding says which
     try:
-        claims = jwt.decode(
-            token, jwt_secret(secret), algorithms=[ALGORITHM], options={"require": ["sub"]}
-        )
+        claims = jwt.decode(token, key[0], algorithms=[ALGORITHM], options={"require": ["sub"]})
     except jwt.PyJWTError as error:
         raise Unauthenticated(f"the token is not valid: {error}") from None
     scope = claims.get("scope", "")
     if not isinstance(scope, str):
         raise Unauthenticated("the token's `scope` claim is not a string")
-    return Principal(subject=str(claims["sub"]), scopes=frozenset(scope.split()))
+    principal = Principal(subject=str(claims["sub"]), scopes=frozenset(scope.split()))
+    # PyJWT's checks: valid while `iat <= now`, `nbf <= now` and `now < exp`.
+    not_before = max(
+        (float(int(claims[n])) for n in ("iat", "nbf") if n in claims), default=-math.inf
+    )
+    expires = float(int(claims["exp"])) if "exp" in claims else math.inf
+    if len(_verified) >= VERIFIED_CACHE_SIZE:
+        _verified.clear()
+    _verified[key] = (principal, not_before, expires)
+    return principal
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -39,7 +39,7 @@ from datetime import datetime as _datetime
 from decimal import Decimal as _Decimal
 from decimal import InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from ariadne import (
     EnumType,
@@ -54,6 +54,8 @@ from ariadne.asgi import GraphQL
 from ariadne.asgi.handlers import GraphQLTransportWSHandler
 from ariadne.asgi.handlers.graphql_transport_ws import ClientContext
 from graphql import (
+    ASTValidationRule,
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -68,6 +70,9 @@ from graphql import (
     ValidationRule,
     VariableNode,
     get_named_type,
+    parse,
+    specified_rules,
+    validate,
     value_from_ast_untyped,
 )
 from pydantic import Field, TypeAdapter, ValidationError
@@ -310,33 +315,122 @@ async def _connection(
 # -- limits -----------------------------------------------------------------------------------
 
 
+class QueryLimits(ValidationRule):
+    """Rejects an operation deeper than `max_depth` or costing more than `max_cost`, its page
+    sizes read from `variables`; `query_limits` makes one with its limits and variables."""
+
+    max_depth: ClassVar[int] = MAX_DEPTH
+    max_cost: ClassVar[int] = MAX_COST
+    variables: ClassVar[Mapping[str, Any]] = {}
+
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+        error = self.check(self.context.schema, self.context.document, node)
+        if error is not None:
+            self.report_error(error)
+
+    @classmethod
+    def check(
+        cls, schema: GraphQLSchema, document: DocumentNode, node: OperationDefinitionNode
+    ) -> GraphQLError | None:
+        """The error of an operation of `document` over the limits, if it is."""
+        root = schema.get_root_type(node.operation)
+        if root is None:
+            return None
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        depth, cost = _measure(schema, root, node.selection_set, fragments, cls.variables, set())
+        name = f"operation '{node.name.value}'" if node.name else "the operation"
+        if depth > cls.max_depth:
+            message = f"{name} is {depth} levels deep; the limit is {cls.max_depth}"
+            return GraphQLError(message, node, original_error=BadRequest(message))
+        if cost > cls.max_cost:
+            message = f"{name} costs {cost}; the limit is {cls.max_cost}"
+            return GraphQLError(message, node, original_error=BadRequest(message))
+        return None
+
+    @classmethod
+    def errors(cls, schema: GraphQLSchema, document: DocumentNode) -> list[GraphQLError]:
+        """What validating `document` with this rule alone reports, without visiting it."""
+        checked = (
+            cls.check(schema, document, d)
+            for d in document.definitions
+            if isinstance(d, OperationDefinitionNode)
+        )
+        return [error for error in checked if error is not None]
+
+
 def query_limits(
     max_depth: int, max_cost: int, variables: Mapping[str, Any] | None
-) -> type[ValidationRule]:
+) -> type[QueryLimits]:
     """A validation rule rejecting operations deeper than `max_depth` or costing more than `max_cost`."""
-    values = dict(variables or {})
+    limits = {"max_depth": max_depth, "max_cost": max_cost, "variables": dict(variables or {})}
+    return type("QueryLimits", (QueryLimits,), limits)
 
-    class QueryLimits(ValidationRule):
-        def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-            schema = self.context.schema
-            root = schema.get_root_type(node.operation)
-            if root is None:
-                return
-            fragments = {
-                d.name.value: d
-                for d in self.context.document.definitions
-                if isinstance(d, FragmentDefinitionNode)
-            }
-            depth, cost = _measure(schema, root, node.selection_set, fragments, values, set())
-            name = f"operation '{node.name.value}'" if node.name else "the operation"
-            if depth > max_depth:
-                message = f"{name} is {depth} levels deep; the limit is {max_depth}"
-                self.report_error(GraphQLError(message, node, original_error=BadRequest(message)))
-            elif cost > max_cost:
-                message = f"{name} costs {cost}; the limit is {max_cost}"
-                self.report_error(GraphQLError(message, node, original_error=BadRequest(message)))
 
-    return QueryLimits
+QUERY_CACHE_SIZE = 512
+"""How many distinct queries a `QueryCache` keeps (then it starts afresh)."""
+
+
+class QueryCache:
+    """The parser and validator of a GraphQL app: a query sent again is neither parsed nor
+    checked against the schema again.
+
+    Parsed documents are kept by query text. A document that once passed every rule (the
+    spec's, then the limits) passes the spec's again, as they read only the schema and the
+    document: then only the limits, which read the request's variables, are measured anew,
+    and their errors are what a full validation would report. Any other document, or other
+    rules, gets the full validation.
+    """
+
+    def __init__(self, size: int = QUERY_CACHE_SIZE) -> None:
+        self.size = size
+        self._documents: dict[str, DocumentNode] = {}
+        self._valid: dict[int, tuple[DocumentNode, GraphQLSchema]] = {}
+
+    def parse(self, context: Any, data: dict[str, Any]) -> DocumentNode:
+        """The document of `data["query"]`, as `graphql.parse` gives it."""
+        query: str = data["query"]
+        document = self._documents.get(query)
+        if document is None:
+            document = parse(query)
+            if len(self._documents) >= self.size:
+                self._documents.clear()
+                self._valid.clear()
+            self._documents[query] = document
+        return document
+
+    def validate(
+        self,
+        schema: GraphQLSchema,
+        document_ast: DocumentNode,
+        rules: Collection[type[ASTValidationRule]] | None = None,
+        max_errors: int | None = None,
+        type_info: Any = None,
+    ) -> list[GraphQLError]:
+        """The errors `graphql.validate` reports (`type_info` is passed on, when given)."""
+        options = {} if type_info is None else {"type_info": type_info}
+        spec = len(specified_rules)
+        chosen = tuple(rules) if rules is not None else specified_rules
+        limits = [rule for rule in chosen[spec:] if issubclass(rule, QueryLimits)]
+        known = self._valid.get(id(document_ast))
+        if (
+            known is not None
+            and known[0] is document_ast
+            and known[1] is schema
+            and chosen[:spec] == specified_rules
+            and len(limits) == len(chosen) - spec
+            and not options
+        ):
+            errors = [e for rule in limits for e in rule.errors(schema, document_ast)]
+            if len(errors) < (100 if max_errors is None else max_errors):
+                return errors
+        errors = validate(schema, document_ast, rules, max_errors, **options)
+        if not errors and chosen[:spec] == specified_rules:
+            if len(self._valid) >= self.size:
+                self._valid.clear()
+            self._valid[id(document_ast)] = (document_ast, schema)
+        return errors
 
 
 def _page_size(node: FieldNode, field: Any, variables: Mapping[str, Any]) -> int | None:
@@ -1001,9 +1095,12 @@ def create_graphql_app(
             query_limits(max_depth, max_cost, variables if isinstance(variables, dict) else None)
         ]
 
+    queries = QueryCache()
     return GraphQL(
         build_schema(service, idempotency, bus),
         context_value=context_value,
+        query_parser=queries.parse,
+        query_validator=queries.validate,
         validation_rules=validation_rules,
         error_formatter=format_error,
         logger=ariadne_logger,

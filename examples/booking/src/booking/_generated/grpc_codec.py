@@ -75,85 +75,134 @@ def proto_name(message: str, field: str) -> str:
     return field
 
 
-def _decode(field: Any, value: Any, keep_absent: bool) -> Any:
-    if field.type == FieldDescriptor.TYPE_MESSAGE:
-        if field.message_type is not None and field.message_type.full_name == TIMESTAMP:
+# How a field's values convert, decided once per message type from its descriptor.
+_PLAIN, _TIMESTAMP, _MESSAGE, _ENUM, _STRING, _DOUBLE = range(6)
+
+
+class _Field:
+    """One field of a message type, as the conversions need it."""
+
+    __slots__ = (
+        "decode_enum",
+        "encode_enum",
+        "json",
+        "kind",
+        "name",
+        "presence",
+        "repeated",
+        "type_name",
+    )
+
+    def __init__(self, field: FieldDescriptor, message: str) -> None:
+        self.name: str = field.name
+        self.json = json_name(message, field.name)
+        self.repeated: bool = field.is_repeated
+        self.presence: bool = field.has_presence
+        self.type_name = ""
+        self.decode_enum: dict[int, str | None] = {}
+        self.encode_enum: dict[str, int] = {}
+        if field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type is not None:
+            self.kind = _TIMESTAMP if field.message_type.full_name == TIMESTAMP else _MESSAGE
+        elif field.type == FieldDescriptor.TYPE_ENUM and field.enum_type is not None:
+            self.kind = _ENUM
+            enum_type = field.enum_type
+            self.type_name = enum_type.name
+            values = ENUM_VALUES.get(enum_type.full_name, {})
+            self.decode_enum = {v.number: values.get(v.name) for v in enum_type.values}
+            self.encode_enum = {
+                value: enum_type.values_by_name[proto].number
+                for value, proto in ENUM_NAMES.get(enum_type.full_name, {}).items()
+            }
+        elif field.type == FieldDescriptor.TYPE_MESSAGE:
+            self.kind = _MESSAGE
+        elif field.type == FieldDescriptor.TYPE_STRING:
+            self.kind = _STRING
+        elif field.type == FieldDescriptor.TYPE_DOUBLE:
+            self.kind = _DOUBLE
+        else:
+            self.kind = _PLAIN
+
+    def decode(self, value: Any, keep_absent: bool) -> Any:
+        kind = self.kind
+        if kind == _TIMESTAMP:
             return value.ToDatetime(tzinfo=UTC)
-        return message_to_dict(value, keep_absent=keep_absent)
-    if field.type == FieldDescriptor.TYPE_ENUM and field.enum_type is not None:
-        number = field.enum_type.values_by_number.get(value)
-        if number is None:
-            return None
-        return ENUM_VALUES.get(field.enum_type.full_name, {}).get(number.name)
-    return value
+        if kind == _MESSAGE:
+            return message_to_dict(value, keep_absent=keep_absent)
+        if kind == _ENUM:
+            return self.decode_enum.get(value)
+        return value
+
+    def encode(self, value: Any) -> Any:
+        """A scalar (or enum) value as the field holds it."""
+        if isinstance(value, enum.Enum):
+            value = value.value
+        kind = self.kind
+        if kind == _ENUM:
+            number = self.encode_enum.get(str(value))
+            if number is None:
+                raise ValueError(f"{value!r} is not a value of {self.type_name}")
+            return number
+        if kind == _STRING and not isinstance(value, str):
+            return str(to_jsonable_python(value))
+        if kind == _DOUBLE and not isinstance(value, bool):
+            return float(value)
+        return value
+
+
+_FIELDS: dict[str, tuple[_Field, ...]] = {}
+"""The fields of each message type seen so far, by full name."""
+
+
+def _fields(descriptor: Any) -> tuple[_Field, ...]:
+    fields = _FIELDS.get(descriptor.full_name)
+    if fields is None:
+        fields = tuple(_Field(f, descriptor.name) for f in descriptor.fields)
+        _FIELDS[descriptor.full_name] = fields
+    return fields
 
 
 def message_to_dict(message: Message, *, keep_absent: bool = True) -> dict[str, Any]:
     """The fields of a message by JSON name; unset fields with presence are `None`, or left
     out with `keep_absent=False` (so a model's default applies), as are unset enums."""
-    descriptor = message.DESCRIPTOR
     result: dict[str, Any] = {}
-    for field in descriptor.fields:
-        name = json_name(descriptor.name, field.name)
+    for field in _fields(message.DESCRIPTOR):
         value = getattr(message, field.name)
-        if field.is_repeated:
-            result[name] = [_decode(field, item, keep_absent) for item in value]
+        if field.repeated:
+            result[field.json] = [field.decode(item, keep_absent) for item in value]
             continue
-        if field.has_presence and not message.HasField(field.name):
+        if field.presence and not message.HasField(field.name):
             decoded = None
         else:
-            decoded = _decode(field, value, keep_absent)
+            decoded = field.decode(value, keep_absent)
         if decoded is not None or keep_absent:
-            result[name] = decoded
+            result[field.json] = decoded
     return result
-
-
-def _encode_scalar(field: Any, value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        value = value.value
-    if field.type == FieldDescriptor.TYPE_ENUM and field.enum_type is not None:
-        name = ENUM_NAMES.get(field.enum_type.full_name, {}).get(str(value))
-        if name is None:
-            raise ValueError(f"{value!r} is not a value of {field.enum_type.name}")
-        return field.enum_type.values_by_name[name].number
-    if field.type == FieldDescriptor.TYPE_STRING and not isinstance(value, str):
-        return str(to_jsonable_python(value))
-    if field.type == FieldDescriptor.TYPE_DOUBLE and not isinstance(value, bool):
-        return float(value)
-    return value
-
-
-def _fill_field(target: Message, field: Any, value: Any) -> None:
-    if field.type == FieldDescriptor.TYPE_MESSAGE:
-        if field.message_type is not None and field.message_type.full_name == TIMESTAMP:
-            if not isinstance(value, datetime):
-                raise TypeError(f"{field.name} must be a datetime, not {type(value).__name__}")
-            getattr(target, field.name).FromDatetime(value)
-        else:
-            fill_message(getattr(target, field.name), value)
-    else:
-        setattr(target, field.name, _encode_scalar(field, value))
 
 
 def fill_message(target: Message, data: Mapping[str, Any]) -> None:
     """Set the fields of `target` from values by JSON name; `None` leaves a field unset."""
-    descriptor = target.DESCRIPTOR
-    for field in descriptor.fields:
-        value = data.get(json_name(descriptor.name, field.name))
+    for field in _fields(target.DESCRIPTOR):
+        value = data.get(field.json)
         if value is None:
             continue
-        if field.is_repeated:
+        kind = field.kind
+        if field.repeated:
             container = getattr(target, field.name)
             for item in value:
-                if field.type == FieldDescriptor.TYPE_MESSAGE:
-                    if field.message_type is not None and field.message_type.full_name == TIMESTAMP:
-                        container.add().FromDatetime(item)
-                    else:
-                        fill_message(container.add(), item)
+                if kind == _TIMESTAMP:
+                    container.add().FromDatetime(item)
+                elif kind == _MESSAGE:
+                    fill_message(container.add(), item)
                 else:
-                    container.append(_encode_scalar(field, item))
+                    container.append(field.encode(item))
+        elif kind == _TIMESTAMP:
+            if not isinstance(value, datetime):
+                raise TypeError(f"{field.name} must be a datetime, not {type(value).__name__}")
+            getattr(target, field.name).FromDatetime(value)
+        elif kind == _MESSAGE:
+            fill_message(getattr(target, field.name), value)
         else:
-            _fill_field(target, field, value)
+            setattr(target, field.name, field.encode(value))
 
 
 def to_message(cls: type[M], data: Mapping[str, Any]) -> M:

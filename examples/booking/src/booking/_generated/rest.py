@@ -9,7 +9,7 @@ Annotations are evaluated eagerly here (no `from __future__ import annotations`)
 reads them, and the routes' dependencies are local to `rest_router`.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response
@@ -59,13 +59,17 @@ def rest_router(
     router = APIRouter()
     store = idempotency if idempotency is not None else IdempotencyStore()
 
-    def authorized(*scopes: str) -> Callable[..., Principal]:
-        def principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
+    # The dependencies are coroutines: FastAPI runs them on the loop, not in its thread pool
+    # (they never block: a token is checked in memory).
+    def authorized(*scopes: str) -> Callable[..., Awaitable[Principal]]:
+        async def principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
             return require(authenticate(bearer_token(authorization), secret), scopes)
 
         return principal
 
-    def optional_principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
+    async def optional_principal(
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> Principal:
         token = bearer_token(authorization)
         return authenticate(token, secret) if token else ANONYMOUS
 
