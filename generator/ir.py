@@ -29,20 +29,6 @@ from .conventions import WEBHOOKS_MANAGE_SCOPE, WEBHOOKS_PATH
 from .lock import Lock
 from .names import Name
 
-ScalarKind = Literal[
-    "id",
-    "string",
-    "int",
-    "float",
-    "bool",
-    "date",
-    "datetime",
-    "decimal",
-    "email",
-    "url",
-    "uuid",
-    "bytes",
-]
 OperationKind = Literal["list", "get", "create", "update", "delete", "command", "query"]
 
 
