@@ -12,6 +12,7 @@ from typing import Any
 
 from ..ir import Api, ApiError, Field, Operation
 from ..names import Name
+from .environment import adapter_name
 from .models import TEXT_TYPES
 
 # The Python annotation of each scalar kind, as the generated modules import them.
@@ -116,7 +117,7 @@ class ServiceOp:
     @property
     def adapter(self) -> str:
         """The name of the clients' module-level TypeAdapter of the result."""
-        return "_" + re.sub(r"\W+", "_", self.result_model or "none").strip("_").upper()
+        return adapter_name(self.result_model or "none")
 
     @property
     def idempotent(self) -> bool:

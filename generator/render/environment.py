@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import operator
+import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,13 @@ def _selectattr(
     return (item for item in items if env.call_test(test, value(item), args))
 
 
+def adapter_name(model: str) -> str:
+    """The clients' module-level TypeAdapter of a result model: `list[Slot]` -> `_LIST_SLOT`."""
+    return "_" + re.sub(r"\W+", "_", model).strip("_").upper()
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
+    "adapter_name": adapter_name,
     "py_string": _py_string,
     "docstring": _docstring,
     "py_repr": repr,
