@@ -22,6 +22,7 @@ from .events import EventType
 from .service import ANONYMOUS, Principal
 
 ACCESS_TOKEN_PARAM = "access_token"
+_PARAM_BYTES = ACCESS_TOKEN_PARAM.encode()
 _SCOPE_KEY = "booking.access_token"
 
 
@@ -33,7 +34,7 @@ class AccessTokenMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         query = scope.get("query_string", b"")
-        if scope["type"] in ("http", "websocket") and ACCESS_TOKEN_PARAM.encode() in query:
+        if _PARAM_BYTES in query and scope["type"] in ("http", "websocket"):
             pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
             tokens = [value for name, value in pairs if name == ACCESS_TOKEN_PARAM]
             if tokens:

@@ -68,7 +68,7 @@ def create_app(
     # One idempotency store, so a key means the same in every style.
     store = idempotency if idempotency is not None else IdempotencyStore()
     # REST, under /v1.
-    app.include_router(rest_router(service, secret=secret, idempotency=store))
+    rest_router(service, secret=secret, idempotency=store, router=app.router)
     # GraphQL, bound to the emitted schema, over HTTP and websockets (graphql-transport-ws),
     # with and without a trailing slash. Routes, not a mount: a mount redirects POSTs.
     graphql = create_graphql_app(service, secret=secret, idempotency=store, bus=events)

@@ -186,6 +186,12 @@ class Subscription:
                 self._waiter = None
         return self._queue.popleft()
 
+    def take_queued(self) -> list[Envelope]:
+        """Every envelope queued now, without waiting: a consumer behind sends them at once."""
+        envelopes = list(self._queue)
+        self._queue.clear()
+        return envelopes
+
     async def close(self) -> None:
         """Stop receiving; iterating ends once the queued envelopes are read."""
         self._bus._remove(self)

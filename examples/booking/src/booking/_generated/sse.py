@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from functools import lru_cache
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
@@ -32,7 +33,14 @@ from starlette.routing import Route
 
 from .access import authorize_subscription, connection_principal
 from .errors import FieldError, Internal, RateLimited, ValidationFailed
-from .events import EVENTS, EventBus, EventBusClosed, SubscriberOverflow, Subscription
+from .events import (
+    EVENTS,
+    Envelope,
+    EventBus,
+    EventBusClosed,
+    SubscriberOverflow,
+    Subscription,
+)
 
 PATH = "/v1/events"
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -53,13 +61,26 @@ def _after(request: Request) -> int | None:
         ) from None
 
 
-async def _stream(subscription: Subscription, start: int | None) -> AsyncIterator[ServerSentEvent]:
+@lru_cache(maxsize=256)
+def _encoded(id: int, type: str, data_json: str) -> bytes:
+    """One event as SSE bytes, encoded once however many subscribers send it."""
+    return ServerSentEvent(data_json, event=type, id=str(id)).encode()
+
+
+def _message(envelope: Envelope) -> bytes:
+    return _encoded(envelope.id, envelope.type, envelope.data_json)
+
+
+async def _stream(
+    subscription: Subscription, start: int | None
+) -> AsyncIterator[ServerSentEvent | bytes]:
     async with subscription:
         if start is not None:  # a fresh stream: where a reconnection resumes if no event came
             yield ServerSentEvent(id=str(start), retry=RETRY_MS)
         try:
             async for envelope in subscription:
-                yield ServerSentEvent(envelope.data_json, event=envelope.type, id=str(envelope.id))
+                # Any events queued meanwhile go in the same write.
+                yield b"".join(map(_message, [envelope, *subscription.take_queued()]))
         except (SubscriberOverflow, EventBusClosed) as error:
             ended = (
                 RateLimited(str(error))
