@@ -20,6 +20,7 @@ from .diagnostics import Diagnostic, SpecError
 from .diff import RULES, Finding, SpecText, diff_specs
 from .lock import Lock, lock_path
 from .pipeline import read_lock
+from .spec.loader import read_spec_text
 
 EXIT_BREAKING = 1
 EXIT_BAD_INPUT = 2
@@ -81,21 +82,7 @@ def _allows(allowed: tuple[str, ...], finding: Finding) -> bool:
 
 
 def _read_file(path: Path) -> SpecText:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        raise SpecError(
-            [
-                Diagnostic(
-                    "unreadable",
-                    (),
-                    f"cannot read the spec ({reason})",
-                    "pass a spec file, or a git ref as OLD",
-                    str(path),
-                )
-            ]
-        ) from None
+    text = read_spec_text(path, fix="pass a spec file, or a git ref as OLD")
     lock = lock_path(path)
     return SpecText(text, str(path), read_lock(lock) if lock.is_file() else None)
 

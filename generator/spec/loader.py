@@ -198,27 +198,21 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[Diagnostic]]:
     return data, SourceMap(file, walk.keys, walk.values), duplicates
 
 
-def load_spec(path: Path) -> Spec:
-    """Read, shape-check and meaning-check a spec file; raise SpecError with every problem."""
-    file = str(path)
+def read_spec_text(path: Path, fix: str = "check the path and that the file is UTF-8") -> str:
+    """The text of a spec file; an unreadable file is a diagnostic whose fix is `fix`."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or str(error)
-        raise SpecError(
-            [
-                Diagnostic(
-                    "unreadable",
-                    (),
-                    f"cannot read the spec ({reason})",
-                    "check the path and that the file is UTF-8",
-                    file,
-                    0,
-                    0,
-                )
-            ]
-        ) from None
-    return parse_spec(text, file)
+        diagnostic = Diagnostic(
+            "unreadable", (), f"cannot read the spec ({reason})", fix, str(path), 0, 0
+        )
+        raise SpecError([diagnostic]) from None
+
+
+def load_spec(path: Path) -> Spec:
+    """Read, shape-check and meaning-check a spec file; raise SpecError with every problem."""
+    return parse_spec(read_spec_text(path), str(path))
 
 
 def parse_spec(text: str, file: str = "<spec>") -> Spec:
