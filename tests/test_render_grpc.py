@@ -374,12 +374,14 @@ def test_generated_grpc_code_passes_ruff(project: Path) -> None:
     assert ruff.returncode == 0, ruff.stdout + ruff.stderr
 
 
-@pytest.mark.parametrize("spec", sorted((ROOT / "specs").glob("*.yaml")), ids=lambda p: p.stem)
-def test_every_spec_renders_an_importable_grpc_adapter(spec: Path, tmp_path: Path) -> None:
+# Booking is served and imported by this module's fixtures; the other specs are imported here.
+OTHER_SPECS = sorted(p for p in (ROOT / "specs").glob("*.yaml") if p.stem != "booking")
+
+
+@pytest.mark.parametrize("spec", OTHER_SPECS, ids=lambda p: p.stem)
+def test_every_other_spec_renders_an_importable_grpc_adapter(spec: Path, tmp_path: Path) -> None:
     plan = render_with_stubs(spec)
     package = next(p.split("/")[1] for p in plan if p.startswith("src/"))
-    if package == "booking":
-        pytest.skip("booking is imported by the module's fixtures")
     write(plan, tmp_path)
     with importable(tmp_path / "src", package):
         server = importlib.import_module(f"{package}._generated.grpc_server")
