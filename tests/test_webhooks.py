@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,7 @@ from fastapi import FastAPI, Request
 from standardwebhooks import Webhook
 
 from .conftest import ROOT
-from .render_helpers import free_port, importable
+from .render_helpers import free_port, importable, serving
 
 SECRET = "booking-example-secret-of-32-bytes-or-more"
 ADMIN = ("admin", "appointments:read", "appointments:write")
@@ -43,26 +42,9 @@ def booking() -> Iterator[SimpleNamespace]:
         yield SimpleNamespace(**{k: importlib.import_module(v) for k, v in names.items()})
 
 
-@contextlib.contextmanager
-def serve(app: Any, port: int | None = None) -> Iterator[str]:
-    """Run an ASGI app (with its lifespan) on 127.0.0.1 in a thread; yield its base URL."""
-    import uvicorn
-
-    port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+def serve(app: Any, port: int | None = None) -> contextlib.AbstractContextManager[str]:
+    """Run an ASGI app with its lifespan (the webhook dispatcher) on 127.0.0.1."""
+    return serving(app, port, lifespan=True)
 
 
 class Receiver:
