@@ -6,7 +6,9 @@ the IR reads the previous lock and returns the next one:
 - a field keeps its number however the spec is reordered;
 - a new field gets the next number never used in its message;
 - a removed field's number (and name) becomes reserved, so it is never reused;
-- a field that comes back under its old name gets its old number back.
+- a field that comes back under its old name gets its old number back;
+- a removed message (or enum) stays in the lock with every number reserved, so one that comes
+  back under its old name gets its old numbers back too.
 """
 
 from __future__ import annotations
@@ -102,3 +104,11 @@ def assign_numbers(previous: LockedNumbers | None, names: list[str]) -> LockedNu
     reserved = {n: num for n, num in previous.reserved.items() if n not in live}
     reserved.update({n: num for n, num in previous.live.items() if n not in live})
     return LockedNumbers(live, reserved)
+
+
+def with_retired(
+    current: dict[str, LockedNumbers], previous: dict[str, LockedNumbers]
+) -> dict[str, LockedNumbers]:
+    """`current`, plus each entry of `previous` that is gone from it, its numbers all reserved."""
+    retired = {n: assign_numbers(e, []) for n, e in previous.items() if n not in current}
+    return {**current, **retired}

@@ -40,7 +40,7 @@ from .ir import (
     RpcBinding,
     TypeRef,
 )
-from .lock import Lock, LockedNumbers, assign_numbers
+from .lock import Lock, LockedNumbers, assign_numbers, with_retired
 from .names import Name
 from .spec.model import SCALAR_TYPES, EntitySpec, FieldSpec, OperationSpec, Spec
 
@@ -79,7 +79,10 @@ class _Resolver:
             errors=self.errors(),
             scopes=scopes,
             auth=spec.auth is not None,
-            lock=Lock(self.messages, self.enum_numbers),
+            lock=Lock(
+                with_retired(self.messages, self.previous.messages),
+                with_retired(self.enum_numbers, self.previous.enums),
+            ),
         )
 
     # -- types and fields ---------------------------------------------------------------------

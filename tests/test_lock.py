@@ -133,3 +133,51 @@ def test_reserved_reach_protoc(tmp_path: Path) -> None:
 def test_corrupt_lock_is_rejected(text: str) -> None:
     with pytest.raises(ValueError):
         Lock.parse(text)
+
+
+COMEBACK = """
+apigen: 1
+name: shop
+version: 1.0.0
+{enums}
+entities:
+  Item:
+    fields: {{id: id, name: string}}
+    operations: [get]
+{tag}
+"""
+TAG = """  Tag:
+    fields: {fields}
+    operations: [get]"""
+
+
+def test_removed_message_and_enum_keep_their_numbers_for_a_comeback() -> None:
+    versions = [
+        (
+            "enums:\n  Size: [small, large]",
+            TAG.format(fields="{id: id, label: string, size: Size}"),
+        ),
+        ("", ""),
+        (
+            "enums:\n  Size: [large, huge, small]",
+            TAG.format(fields="{size: Size, id: id, note: string, label: string}"),
+        ),
+    ]
+    lock: Lock | None = None
+    apis: list[Api] = []
+    for enums, tag in versions:
+        api = resolve(parse_spec(COMEBACK.format(enums=enums, tag=tag)), lock)
+        lock = Lock.parse(api.lock.dumps())
+        apis.append(api)
+    v1, v2, v3 = apis
+    assert "Tag" not in emit_proto(v2) and "Size" not in emit_proto(v2)
+    assert v2.lock.messages["Tag"].live == {}
+    assert v2.lock.messages["Tag"].reserved == v1.lock.messages["Tag"].live
+    assert v2.lock.enums["Size"].reserved == {"small": 1, "large": 2}
+    tag = {f.proto_name: f.number for f in v3.entity("Tag").message.fields}
+    assert tag == {"size": 3, "id": 1, "note": 4, "label": 2}
+    assert {v.value: v.number for v in v3.enum("Size").values} == {
+        "large": 2,
+        "huge": 3,
+        "small": 1,
+    }
