@@ -23,6 +23,16 @@ PAGE_DEFAULT_LIMIT = 20
 PAGE_MAX_LIMIT = 100
 
 
+TRANSPORT_ERRORS = {
+    "path": (404, "`not_found`: No such resource, or no route for the path"),
+    "body": (415, "`bad_request`: The request body is not `application/json`"),
+    "public": (401, "`unauthenticated`: A bearer token, when sent, must be valid"),
+}
+"""What the HTTP layer answers before the service is called, by what the operation has: path
+parameters (a path that names nothing), a body (one that is not JSON), or public access under
+bearer auth (a token sent, but not valid)."""
+
+
 @dataclass(frozen=True)
 class ErrorRule:
     """A built-in error of the catalogue, present in every service."""

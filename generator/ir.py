@@ -146,6 +146,8 @@ class HttpBinding:
     body: str | None
     success_status: int
     error_statuses: tuple[int, ...]
+    transport_errors: tuple[tuple[int, str], ...]
+    """(status, description) of what the HTTP layer answers before the service is called."""
     tag: str
 
 

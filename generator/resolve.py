@@ -15,6 +15,7 @@ from .conventions import (
     PAGE_DEFAULT_LIMIT,
     PAGE_MAX_LIMIT,
     PATH_PARAM,
+    TRANSPORT_ERRORS,
     crud_operation_name,
     crud_route,
     custom_route,
@@ -301,6 +302,7 @@ class _Resolver:
                 path,
                 success,
                 tuple(statuses),
+                public and self.spec.auth is not None,
                 self.base_path,
                 op_entity or "Operations",
             ),
@@ -425,6 +427,7 @@ def _http_binding(
     path: str,
     success: int,
     statuses: tuple[int, ...],
+    optional_auth: bool,
     base_path: str,
     tag: str,
 ) -> HttpBinding:
@@ -440,6 +443,7 @@ def _http_binding(
             params.append(HttpParam(field.json_name, "query", field, not field.optional))
         else:
             body_fields.append(field)
+    has = {"path": bool(path_names), "body": bool(body_fields), "public": optional_auth}
     return HttpBinding(
         method=method,
         path=base_path + path,
@@ -448,6 +452,7 @@ def _http_binding(
         body=f"{name.pascal}Body" if body_fields else None,
         success_status=success,
         error_statuses=statuses,
+        transport_errors=tuple(error for k, error in TRANSPORT_ERRORS.items() if has[k]),
         tag=tag,
     )
 

@@ -410,7 +410,7 @@ def _operation(api: Api, op: Operation) -> JSON:
         )
         for status in op.http.error_statuses
     }
-    errors.update({k: v for k, v in _request_errors(api, op).items() if k not in errors})
+    errors.update({k: v for k, v in op.http.transport_errors if k not in errors})
     operation["responses"] = {
         str(op.http.success_status): _success(op.output, op.http.success_status)
     }
@@ -422,18 +422,6 @@ def _operation(api: Api, op: Operation) -> JSON:
     if api.auth:
         operation["security"] = [] if op.public else [{SECURITY_SCHEME: list(op.scopes)}]
     return operation
-
-
-def _request_errors(api: Api, op: Operation) -> dict[int, str]:
-    """What the HTTP layer answers before the service is called, beside the catalogue's errors."""
-    errors: dict[int, str] = {}
-    if any(p.location == "path" for p in op.http.params):
-        errors[404] = "`not_found`: No such resource, or no route for the path"
-    if op.http.body:
-        errors[415] = "`bad_request`: The request body is not `application/json`"
-    if api.auth and op.public:
-        errors[401] = "`unauthenticated`: A bearer token, when sent, must be valid"
-    return errors
 
 
 def _parameter(param: HttpParam) -> JSON:
