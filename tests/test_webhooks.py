@@ -249,6 +249,65 @@ async def test_deleting_a_subscription_stops_its_deliveries(
     assert store.counts() == {"pending": 0, "delivered": 2, "failed": 0}
 
 
+class Recorder:
+    """A bare receiver app recording the `webhook-id` and payload of every POST, duplicates
+    included (the generated receiver would hide them)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, float]] = []
+        self.app = FastAPI()
+
+        @self.app.post("/webhooks")
+        async def record(request: Request) -> None:
+            body = await request.json()
+            self.calls.append(
+                (request.headers["webhook-id"], body["data"]["appointment_id"], time.time())
+            )
+
+
+@pytest.mark.asyncio
+async def test_replicas_on_one_database_send_each_event_once_in_order(
+    booking: SimpleNamespace, tmp_path: Path
+) -> None:
+    database = f"sqlite:///{tmp_path / 'booking.db'}"
+    bus = booking.events.InProcessEventBus()  # as a Redis bus: every replica sees every event
+    stores = [booking.webhooks.WebhookStore(database) for _ in range(3)]
+    recorder = Recorder()
+    with serve(recorder.app) as url:
+        stores[0].add_subscription("ops", f"{url}/webhooks", [EVENT])
+        async with contextlib.AsyncExitStack() as replicas:
+            for store in stores:
+                await replicas.enter_async_context(dispatching(booking, store, bus=bus))
+            for i in range(20):
+                change = status_change(booking, f"a-{i}")
+                await bus.publish(EVENT, f"a-{i}", change.model_dump(mode="json"))
+            await eventually(lambda: stores[0].counts()["delivered"] == 20)
+            await asyncio.sleep(0.3)  # nothing more arrives
+    assert [appointment for _, appointment, _ in recorder.calls] == [f"a-{i}" for i in range(20)]
+    assert len({webhook_id for webhook_id, _, _ in recorder.calls}) == 20
+    assert stores[0].counts() == {"pending": 0, "delivered": 20, "failed": 0}
+
+
+@pytest.mark.asyncio
+async def test_a_dead_replicas_claim_runs_out_and_another_sends_the_message(
+    booking: SimpleNamespace, tmp_path: Path
+) -> None:
+    database = f"sqlite:///{tmp_path / 'booking.db'}"
+    dead, alive = (booking.webhooks.WebhookStore(database) for _ in range(2))
+    recorder = Recorder()
+    with serve(recorder.app) as url:
+        dead.add_subscription("ops", f"{url}/webhooks", [EVENT])
+        booking.webhooks.WebhookDispatcher(dead).enqueue(EVENT, status_change(booking, "a-0"))
+        lease_ends = time.time() + 0.5
+        # A replica claimed the message, then died before sending it.
+        assert len(dead.claim(dead.heads(), 0.5)) == 1
+        assert alive.claim(alive.heads(), 10) == []  # held: not due for the others
+        async with dispatching(booking, alive):
+            await eventually(lambda: alive.counts()["delivered"] == 1)
+    ((_, appointment, sent_at),) = recorder.calls
+    assert appointment == "a-0" and sent_at >= lease_ends
+
+
 def test_a_cancellation_reaches_a_verifying_receiver_through_the_bus(
     booking: SimpleNamespace, tmp_path: Path
 ) -> None:

@@ -15,6 +15,9 @@
   `webhook-signature`), in order per subscription; a non-2xx answer or a network error is
   retried with exponential backoff (capped) until `max_attempts`, then marked failed.
   Delivery is at least once: receivers deduplicate by `webhook-id`.
+  Any number of replicas may dispatch from one database: each attempt is first claimed in
+  the outbox (a lease of twice `timeout`), so one replica sends it; the lease of a replica
+  that dies mid-attempt runs out, and another retries the message.
 """
 
 import asyncio
@@ -311,6 +314,22 @@ class WebhookStore:
             for r in rows
         ]
 
+    def claim(self, deliveries: list[Delivery], lease: float) -> list[Delivery]:
+        """Those of `deliveries` this caller now holds for `lease` seconds: claiming a due
+        delivery moves its `next_attempt_at` to the lease's end, so of several replicas one
+        succeeds, and to the others it (and so its subscription) is not due."""
+        now = time.time()
+        with self._transaction() as db:
+            return [
+                d
+                for d in deliveries
+                if db.execute(
+                    "UPDATE webhook_deliveries SET next_attempt_at = ?"
+                    " WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?",
+                    (now + lease, d.id, now),
+                ).rowcount
+            ]
+
     def record(self, outcomes: list[Outcome]) -> None:
         """The outcomes of some attempts, in one transaction."""
         with self._transaction() as db:
@@ -412,7 +431,7 @@ class WebhookDispatcher:
 
     async def stop(self) -> None:
         """Stop delivering. Attempts in flight get up to `timeout` seconds to finish; any
-        message not delivered stays pending and goes out after a restart."""
+        message not delivered stays pending, due at once, for a restart or another replica."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -421,6 +440,10 @@ class WebhookDispatcher:
             _, unfinished = await asyncio.wait(list(self._inflight), timeout=self.timeout)
             for task in unfinished:
                 task.cancel()
+                held = self._inflight[task]  # released: due now, this attempt not counted
+                self._outcomes.append(
+                    Outcome(held.id, held.attempts, "pending", time.time(), "interrupted")
+                )
             await asyncio.gather(*unfinished, return_exceptions=True)
         self._inflight.clear()
         self._flush()
@@ -456,17 +479,18 @@ class WebhookDispatcher:
     async def _run(self) -> None:
         while True:
             self._wake.clear()
+            now = time.time()
             try:
                 self._flush()
-                heads = self.store.heads()
+                busy = {d.subscription_id for d in self._inflight.values()}
+                waiting = [d for d in self.store.heads() if d.subscription_id not in busy]
+                room = max(self.concurrency - len(self._inflight), 0)
+                due = [d for d in waiting if d.next_attempt_at <= now][:room]
+                claimed = self.store.claim(due, 2 * self.timeout) if due else []
             except sqlite3.Error:
                 logger.exception("webhooks: the outbox is unavailable; trying again")
-                heads = []
-            now = time.time()
-            busy = {d.subscription_id for d in self._inflight.values()}
-            waiting = [d for d in heads if d.subscription_id not in busy]
-            room = self.concurrency - len(self._inflight)
-            for delivery in [d for d in waiting if d.next_attempt_at <= now][: max(room, 0)]:
+                waiting, claimed = [], []
+            for delivery in claimed:
                 task = asyncio.create_task(self._attempt(delivery))
                 self._inflight[task] = delivery
                 task.add_done_callback(self._finished)
@@ -497,10 +521,13 @@ class WebhookDispatcher:
         }
         error: str | None
         try:
-            response = await self._client.post(
-                delivery.url, content=delivery.body.encode(), headers=headers
-            )
+            async with asyncio.timeout(self.timeout):  # the whole attempt: within the lease
+                response = await self._client.post(
+                    delivery.url, content=delivery.body.encode(), headers=headers
+                )
             error = None if response.is_success else f"HTTP {response.status_code}"
+        except TimeoutError:
+            error = f"no answer within {self.timeout:g} s"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
         attempts = delivery.attempts + 1
