@@ -3,8 +3,12 @@
 A server process runs, on one event loop around one SQLite-backed `Booking` service: the
 generated ASGI app (REST and GraphQL), a hand-written minimal FastAPI app doing the same
 lookup through the same service object (bearer check included), and the generated gRPC
-server. Every case keeps the same number of requests in flight with the same token, warms up,
-then runs for a bounded time; it prints requests/s, p50/p99 and the CPU each side used.
+server. Beside them, the floor: an empty FastAPI route and an empty grpc.aio method, each
+answering a prepared appointment without authenticating or looking anything up, on the same
+loop. Their ratio is the most any gRPC handler can gain over REST in this process: work the
+two share (auth, lookup, encoding) only brings the ratio closer to 1. Every case keeps the
+same number of requests in flight with the same token, warms up, then runs for a bounded
+time; it prints requests/s, p50/p99 and the CPU each side used.
 
 The load generator is h2load (Debian's `nghttp2-client`) when it is installed: one C client
 for every style (HTTP/1.1 keep-alive connections, one per caller; gRPC as one HTTP/2
@@ -73,6 +77,63 @@ def minimal_app(service: Any) -> Any:
     return app
 
 
+APPOINTMENT = {
+    "id": "0" * 32,
+    "slot_id": "1" * 32,
+    "patient_id": "2" * 32,
+    "provider_id": "3" * 32,
+    "status": "confirmed",
+    "reason": None,
+    "confirmation_number": "BK-7F3A9C2E",
+    "created_at": "2030-05-17T09:00:00Z",
+}
+"""The prepared answer of the floor cases, shaped like the looked-up appointment."""
+
+
+def floor_app() -> Any:
+    """The REST floor: one FastAPI route answering prepared bytes, no auth, no lookup."""
+    from fastapi.responses import Response
+
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    body = json.dumps(APPOINTMENT).encode()
+
+    @app.get("/v1/appointments/{id}")
+    async def get_appointment(id: str) -> Response:
+        return Response(body, media_type="application/json")
+
+    return app
+
+
+async def start_floor_grpc(port: int) -> Any:
+    """The gRPC floor: `GetAppointment` answering a prepared message, no auth, no lookup."""
+    import grpc
+    from booking._generated.grpc_codec import to_message
+    from booking._generated.grpc_server import SERVICE_NAME
+    from booking._generated.models import Appointment
+    from booking._generated.proto import booking_pb2 as pb
+
+    answer = to_message(
+        pb.GetAppointmentResponse,
+        {"appointment": Appointment.model_validate(APPOINTMENT).model_dump()},
+    )
+
+    async def get_appointment(request: Any, context: Any) -> Any:
+        return answer
+
+    handler = grpc.unary_unary_rpc_method_handler(
+        get_appointment,
+        request_deserializer=pb.GetAppointmentRequest.FromString,
+        response_serializer=pb.GetAppointmentResponse.SerializeToString,
+    )
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(SERVICE_NAME, {"GetAppointment": handler}),)
+    )
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    await server.start()
+    return server
+
+
 def serve(database: str, ports: dict[str, int], ready: Any) -> None:
     """Run every server on one loop until the process is terminated."""
     import uvicorn
@@ -91,15 +152,20 @@ def serve(database: str, ports: dict[str, int], ready: Any) -> None:
             for app, port in (
                 (create_app(service, secret=SECRET), ports["generated"]),
                 (minimal_app(service), ports["minimal"]),
+                (floor_app(), ports["floor"]),
             )
         ]
         tasks = [asyncio.create_task(server.serve()) for server in servers]
-        grpc_server = await start_grpc_server(service, ports["grpc"], secret=SECRET)
+        grpc_servers = [
+            await start_grpc_server(service, ports["grpc"], secret=SECRET),
+            await start_floor_grpc(ports["floor_grpc"]),
+        ]
         while not all(server.started for server in servers):
             await asyncio.sleep(0.01)
         ready.set()
         await asyncio.gather(*tasks)
-        await grpc_server.stop(grace=None)
+        for grpc_server in grpc_servers:
+            await grpc_server.stop(grace=None)
 
     asyncio.run(main())
 
@@ -309,6 +375,7 @@ async def benchmark(
         http = {
             "REST, generated": (ports["generated"], path, None),
             "REST, hand-written FastAPI": (ports["minimal"], path, None),
+            "REST floor (empty route)": (ports["floor"], path, None),
             "GraphQL appointment(id)": (ports["generated"], "/v1/graphql", query),
         }
         for name, (port, target, body) in http.items():
@@ -324,28 +391,33 @@ async def benchmark(
             )
         from booking._generated.proto import booking_pb2 as pb
 
-        # One call through the generated stub first: the same request must succeed, and
-        # tells the size of its answer (an error answer has no message).
-        channel, calls = grpc_calls(ports["grpc"], token, id, 1)
-        async with channel:
-            answer = await calls[0]()
         request = grpc_frame(pb.GetAppointmentRequest(id=id).SerializeToString())
         grpc_headers = {**auth, "content-type": "application/grpc", "te": "trailers"}
-        results["gRPC GetAppointment"] = await asyncio.to_thread(
-            h2load_case,
-            f"http://127.0.0.1:{ports['grpc']}/booking.v1.BookingService/GetAppointment",
-            grpc_headers,
-            seconds,
-            concurrency,
-            server,
-            body=request,
-            http2=True,
-            min_data=len(grpc_frame(answer.SerializeToString())),
-        )
+        for name, port in (
+            ("gRPC GetAppointment", ports["grpc"]),
+            ("gRPC floor (empty method)", ports["floor_grpc"]),
+        ):
+            # One call through the generated stub first: the same request must succeed, and
+            # tells the size of its answer (an error answer has no message).
+            channel, calls = grpc_calls(port, token, id, 1)
+            async with channel:
+                answer = await calls[0]()
+            results[name] = await asyncio.to_thread(
+                h2load_case,
+                f"http://127.0.0.1:{port}/booking.v1.BookingService/GetAppointment",
+                grpc_headers,
+                seconds,
+                concurrency,
+                server,
+                body=request,
+                http2=True,
+                min_data=len(grpc_frame(answer.SerializeToString())),
+            )
     else:
         python_cases = {
             "REST, generated": http_request("GET", path, ports["generated"], token),
             "REST, hand-written FastAPI": http_request("GET", path, ports["minimal"], token),
+            "REST floor (empty route)": http_request("GET", path, ports["floor"], token),
             "GraphQL appointment(id)": http_request(
                 "POST", "/v1/graphql", ports["generated"], token, query
             ),
@@ -356,9 +428,13 @@ async def benchmark(
             for c in connections:
                 if c.writer is not None:
                     c.writer.close()
-        channel, calls = grpc_calls(ports["grpc"], token, id, concurrency)
-        async with channel:
-            results["gRPC GetAppointment"] = await run_case(calls, seconds, server)
+        for name, port in (
+            ("gRPC GetAppointment", ports["grpc"]),
+            ("gRPC floor (empty method)", ports["floor_grpc"]),
+        ):
+            channel, calls = grpc_calls(port, token, id, concurrency)
+            async with channel:
+                results[name] = await run_case(calls, seconds, server)
     print_table(results, seconds, concurrency, client)
 
 
@@ -370,20 +446,24 @@ def print_table(
         f"load from {client}, {os.cpu_count()} cores"
     )
     print(
-        f"{'case':<28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'server CPU':>11} {'client CPU':>11}"
+        f"{'case':<30} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'server CPU':>11} {'client CPU':>11}"
     )
     for name, r in results.items():
         print(
-            f"{name:<28} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f}"
+            f"{name:<30} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f}"
             f" {r['server_cpu']:>10.0f}% {r['client_cpu']:>10.0f}%"
         )
     rest = results["REST, generated"]["rps"]
     ratio = rest / results["REST, hand-written FastAPI"]["rps"]
     graphql_ratio = results["GraphQL appointment(id)"]["rps"] / rest
     grpc_ratio = results["gRPC GetAppointment"]["rps"] / rest
+    floor_ratio = (
+        results["gRPC floor (empty method)"]["rps"] / results["REST floor (empty route)"]["rps"]
+    )
     print(f"generated REST / hand-written: {ratio:.2f} (target >= 0.87)")
     print(f"GraphQL / generated REST:      {graphql_ratio:.2f}")
     print(f"gRPC / generated REST:         {grpc_ratio:.2f} (target >= 1.5)")
+    print(f"gRPC floor / REST floor:       {floor_ratio:.2f} (the most a handler can reach here)")
 
 
 def main() -> None:
@@ -400,7 +480,7 @@ def main() -> None:
                 "h2load not found (apt-get install nghttp2-client): load from Python",
                 file=sys.stderr,
             )
-    ports = {name: free_port() for name in ("generated", "minimal", "grpc")}
+    ports = {name: free_port() for name in ("generated", "minimal", "floor", "grpc", "floor_grpc")}
     context = multiprocessing.get_context("spawn")
     ready = context.Event()
     with tempfile.TemporaryDirectory() as folder:
