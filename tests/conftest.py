@@ -1,14 +1,18 @@
-"""Shared fixtures: the specs under `specs/` and their IR."""
+"""Shared fixtures: the specs under `specs/`, their IR, and the booking example's modules."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from apigen.ir import Api
 from apigen.resolve import resolve
 from apigen.spec.loader import load_spec
+
+from .render_helpers import imported
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
@@ -27,3 +31,32 @@ def private_state(
     folder, where a service's default SQLite database (`booking.db`) lands."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+@pytest.fixture(scope="module")
+def booking() -> Iterator[SimpleNamespace]:
+    """The modules of the booking example (`examples/booking/src`), imported for one test
+    module (a module testing a freshly rendered `booking` defines its own)."""
+    generated = "booking._generated"
+    with imported(
+        ROOT / "examples" / "booking" / "src",
+        service="booking.service",
+        access=f"{generated}.access",
+        app=f"{generated}.app",
+        auth=f"{generated}.auth",
+        errors=f"{generated}.errors",
+        events=f"{generated}.events",
+        graphql=f"{generated}.graphql",
+        grpc_server=f"{generated}.grpc_server",
+        models=f"{generated}.models",
+        sse=f"{generated}.sse",
+        webhooks=f"{generated}.webhooks",
+        rest=f"{generated}.clients.rest",
+        graphql_client=f"{generated}.clients.graphql",
+        grpc_client=f"{generated}.clients.grpc",
+        ws_client=f"{generated}.clients.ws",
+        sse_client=f"{generated}.clients.sse",
+        realtime=f"{generated}.clients.realtime",
+        receiver=f"{generated}.clients.webhook_receiver",
+    ) as modules:
+        yield modules

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import socket
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from apigen.pipeline import generate
@@ -34,6 +36,24 @@ def importable(src: Path, package: str) -> Iterator[None]:
         sys.path.remove(str(src))
         for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
             del sys.modules[name]
+
+
+@contextlib.contextmanager
+def imported(src: Path, **modules: str) -> Iterator[SimpleNamespace]:
+    """Modules of one package imported from `src` while the block runs, by attribute name
+    (`auth="booking._generated.auth"`); the package is forgotten afterwards."""
+    (package,) = {name.split(".")[0] for name in modules.values()}
+    with importable(src, package):
+        yield SimpleNamespace(**{k: importlib.import_module(v) for k, v in modules.items()})
+
+
+def rendered_booking(
+    project: Path, *names: str
+) -> contextlib.AbstractContextManager[SimpleNamespace]:
+    """`imported` for a rendered `booking` project: each module by its name under
+    `booking._generated`, a client (`clients.rest`) as `client_rest`."""
+    modules = {n.replace("clients.", "client_"): f"booking._generated.{n}" for n in names}
+    return imported(project / "src", **modules)
 
 
 def free_port() -> int:

@@ -7,7 +7,6 @@ service; the generated clients drive it.
 from __future__ import annotations
 
 import asyncio
-import importlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -16,26 +15,12 @@ from typing import Any
 
 import pytest
 
-from .conftest import ROOT
-from .render_helpers import importable, serving
+from .render_helpers import serving
 
 SECRET = "booking-example-secret-of-32-bytes-or-more"
 DAY = date(2030, 5, 17)
 ADMIN = ("admin", "appointments:read", "appointments:write")
 PATIENT = ("appointments:read", "appointments:write")
-
-
-@pytest.fixture(scope="module")
-def booking() -> Iterator[SimpleNamespace]:
-    with importable(ROOT / "examples" / "booking" / "src", "booking"):
-        names = {
-            "service": "booking.service",
-            "app": "booking._generated.app",
-            "auth": "booking._generated.auth",
-            "errors": "booking._generated.errors",
-            "rest": "booking._generated.clients.rest",
-        }
-        yield SimpleNamespace(**{k: importlib.import_module(v) for k, v in names.items()})
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ validation, errors and auth.
 
 from __future__ import annotations
 
-import importlib
 import os
 import signal
 import subprocess
@@ -21,7 +20,7 @@ import httpx
 import pytest
 
 from .conftest import ROOT
-from .render_helpers import free_port, importable
+from .render_helpers import free_port
 
 SRC = ROOT / "examples" / "booking" / "src"
 SECRET = "styles-test-secret-that-is-long-enough"
@@ -29,19 +28,6 @@ DAY = date(2031, 3, 3)
 ADMIN = ("admin", "appointments:read", "appointments:write")
 PATIENT = ("appointments:read", "appointments:write")
 STYLES = ("rest", "graphql", "grpc")
-
-
-@pytest.fixture(scope="module")
-def booking() -> Iterator[SimpleNamespace]:
-    with importable(SRC, "booking"):
-        modules = {
-            "auth": "booking._generated.auth",
-            "errors": "booking._generated.errors",
-            "rest": "booking._generated.clients.rest",
-            "graphql": "booking._generated.clients.graphql",
-            "grpc": "booking._generated.clients.grpc",
-        }
-        yield SimpleNamespace(**{k: importlib.import_module(v) for k, v in modules.items()})
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +78,8 @@ def connect(
     if style == "rest":
         return booking.rest.BookingClient(server.url, token=token)
     if style == "graphql":
-        return booking.graphql.BookingGraphQLClient(server.url, token)
-    return booking.grpc.BookingGrpcClient(server.grpc, token)
+        return booking.graphql_client.BookingGraphQLClient(server.url, token)
+    return booking.grpc_client.BookingGrpcClient(server.grpc, token)
 
 
 def seed(booking: SimpleNamespace, server: SimpleNamespace, slots: int) -> SimpleNamespace:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import json
 import shutil
 import socket
@@ -26,33 +25,13 @@ import httpx
 import pytest
 import websockets
 
-from .conftest import ROOT
-from .render_helpers import free_port, importable, serving
+from .render_helpers import free_port, serving
 
 SECRET = "booking-events-secret-of-32-bytes-or-more"
 ADMIN = ("admin", "appointments:read", "appointments:write")
 READER = ("appointments:read",)
 EVENT = "appointment.status_changed"
 WAIT = 5.0
-
-
-@pytest.fixture(scope="module")
-def booking() -> Iterator[SimpleNamespace]:
-    with importable(ROOT / "examples" / "booking" / "src", "booking"):
-        names = {
-            "service": "booking.service",
-            "app": "booking._generated.app",
-            "auth": "booking._generated.auth",
-            "errors": "booking._generated.errors",
-            "events": "booking._generated.events",
-            "access": "booking._generated.access",
-            "sse": "booking._generated.sse",
-            "rest": "booking._generated.clients.rest",
-            "ws_client": "booking._generated.clients.ws",
-            "sse_client": "booking._generated.clients.sse",
-            "realtime": "booking._generated.clients.realtime",
-        }
-        yield SimpleNamespace(**{k: importlib.import_module(v) for k, v in names.items()})
 
 
 def token(booking: SimpleNamespace, scopes: tuple[str, ...] = READER) -> str:

@@ -26,8 +26,7 @@ import pytest
 import websockets
 from fastapi import FastAPI
 
-from .conftest import ROOT
-from .render_helpers import free_port, importable, serving
+from .render_helpers import free_port, serving
 from .test_events_realtime import EVENT, READER, WAIT, book, cancel, nothing_more, receive
 
 SECRET = "booking-events-secret-of-32-bytes-or-more"
@@ -36,27 +35,6 @@ SUBSCRIBE = {
     "query": "subscription($id: ID) { appointmentStatusChanged(appointmentId: $id) "
     "{ appointmentId oldStatus newStatus changedAt } }",
 }
-
-
-@pytest.fixture(scope="module")
-def booking() -> Iterator[SimpleNamespace]:
-    with importable(ROOT / "examples" / "booking" / "src", "booking"):
-        names = {
-            "service": "booking.service",
-            "app": "booking._generated.app",
-            "auth": "booking._generated.auth",
-            "errors": "booking._generated.errors",
-            "events": "booking._generated.events",
-            "graphql": "booking._generated.graphql",
-            "grpc_server": "booking._generated.grpc_server",
-            "webhooks": "booking._generated.webhooks",
-            "rest": "booking._generated.clients.rest",
-            "graphql_client": "booking._generated.clients.graphql",
-            "grpc_client": "booking._generated.clients.grpc",
-            "ws_client": "booking._generated.clients.ws",
-            "sse_client": "booking._generated.clients.sse",
-        }
-        yield SimpleNamespace(**{k: importlib.import_module(v) for k, v in names.items()})
 
 
 def token(booking: SimpleNamespace, scopes: tuple[str, ...] = READER) -> str:

@@ -4,7 +4,6 @@ in-memory implementation of the REST tests, and the generated GraphQL client."""
 from __future__ import annotations
 
 import asyncio
-import importlib
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ import pytest
 from apigen.pipeline import generate
 from apigen.render.graphql_context import GRAPHQL_CONTRACT, render_graphql
 
-from .render_helpers import ROOT, importable, render_spec, serving, write
+from .render_helpers import ROOT, render_spec, rendered_booking, serving, write
 from .test_render_rest import memory_service
 
 SPEC = ROOT / "specs" / "booking.yaml"
@@ -50,14 +49,10 @@ def project(plan: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> P
 
 @pytest.fixture(scope="module")
 def booking(project: Path) -> Iterator[SimpleNamespace]:
-    with importable(project / "src", "booking"):
-        names = ("app", "auth", "errors", "models", "graphql", "service", "clients.graphql")
-        yield SimpleNamespace(
-            **{
-                n.replace("clients.", "client_"): importlib.import_module(f"booking._generated.{n}")
-                for n in names
-            }
-        )
+    with rendered_booking(
+        project, "app", "auth", "errors", "models", "graphql", "service", "clients.graphql"
+    ) as modules:
+        yield modules
 
 
 class ProviderLookups:

@@ -27,7 +27,7 @@ from grpc_status import rpc_status
 from apigen.pipeline import generate
 from apigen.render.grpc_stubs import render_grpc_stubs
 
-from .render_helpers import ROOT, free_port, importable, render_spec, write
+from .render_helpers import ROOT, free_port, importable, render_spec, rendered_booking, write
 
 try:  # where helper code of the REST test may move to
     from .render_helpers import memory_service  # type: ignore[attr-defined]
@@ -60,14 +60,10 @@ def project(plan: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> P
 
 @pytest.fixture(scope="module")
 def booking(project: Path) -> Iterator[SimpleNamespace]:
-    with importable(project / "src", "booking"):
-        names = ("auth", "errors", "models", "service", "grpc_server", "clients.grpc")
-        yield SimpleNamespace(
-            **{
-                n.replace("clients.", "client_"): importlib.import_module(f"booking._generated.{n}")
-                for n in names
-            }
-        )
+    with rendered_booking(
+        project, "auth", "errors", "models", "service", "grpc_server", "clients.grpc"
+    ) as modules:
+        yield modules
 
 
 @pytest.fixture(scope="module")

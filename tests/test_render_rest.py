@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .render_helpers import ROOT, importable, render_spec, serving, write
+from .render_helpers import ROOT, importable, render_spec, rendered_booking, serving, write
 
 SPEC = ROOT / "specs" / "booking.yaml"
 SECRET = "test-secret-" + "x" * 32
@@ -39,14 +39,10 @@ def project(plan: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> P
 @pytest.fixture(scope="module")
 def booking(project: Path) -> Iterator[SimpleNamespace]:
     """The generated modules, imported from the rendered project."""
-    with importable(project / "src", "booking"):
-        names = ("app", "auth", "errors", "models", "rest", "service", "clients.rest")
-        yield SimpleNamespace(
-            **{
-                n.replace("clients.", "client_"): importlib.import_module(f"booking._generated.{n}")
-                for n in names
-            }
-        )
+    with rendered_booking(
+        project, "app", "auth", "errors", "models", "rest", "service", "clients.rest"
+    ) as modules:
+        yield modules
 
 
 def memory_service(g: SimpleNamespace) -> Any:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,28 +17,11 @@ import pytest
 from fastapi import FastAPI, Request
 from standardwebhooks import Webhook
 
-from .conftest import ROOT
-from .render_helpers import free_port, importable, serving
+from .render_helpers import free_port, serving
 
 SECRET = "booking-example-secret-of-32-bytes-or-more"
 ADMIN = ("admin", "appointments:read", "appointments:write")
 EVENT = "appointment.status_changed"
-
-
-@pytest.fixture(scope="module")
-def booking() -> Iterator[SimpleNamespace]:
-    with importable(ROOT / "examples" / "booking" / "src", "booking"):
-        names = {
-            "app": "booking._generated.app",
-            "auth": "booking._generated.auth",
-            "events": "booking._generated.events",
-            "models": "booking._generated.models",
-            "receiver": "booking._generated.clients.webhook_receiver",
-            "rest": "booking._generated.clients.rest",
-            "service": "booking.service",
-            "webhooks": "booking._generated.webhooks",
-        }
-        yield SimpleNamespace(**{k: importlib.import_module(v) for k, v in names.items()})
 
 
 def serve(app: Any, port: int | None = None) -> contextlib.AbstractContextManager[str]:
