@@ -282,8 +282,10 @@ async def test_a_dead_replicas_claim_runs_out_and_another_sends_the_message(
         booking.webhooks.WebhookDispatcher(dead).enqueue(EVENT, status_change(booking, "a-0"))
         lease_ends = time.time() + 0.5
         # A replica claimed the message, then died before sending it.
-        assert len(dead.claim(dead.heads(), 0.5)) == 1
-        assert alive.claim(alive.heads(), 10) == []  # held: not due for the others
+        claimed, _ = dead.claim(0.5, room=10)
+        assert len(claimed) == 1
+        taken, waiting = alive.claim(10, room=10)
+        assert taken == [] and [d.id for d in waiting] == [claimed[0].id]  # held: not due
         async with dispatching(booking, alive):
             await eventually(lambda: alive.counts()["delivered"] == 1)
     ((_, appointment, sent_at),) = recorder.calls

@@ -297,47 +297,57 @@ class WebhookStore:
                 added += cursor.rowcount
         return added
 
-    def heads(self) -> list[Delivery]:
-        """The oldest pending delivery of each subscription, in enqueue order."""
-        with self._lock:
-            rows = self._db.execute(_HEADS + " ORDER BY d.seq").fetchall()
-        return [
-            Delivery(
-                r["id"],
-                r["subscription_id"],
-                r["body"],
-                r["attempts"],
-                r["next_attempt_at"],
-                r["url"],
-                r["secret"],
-            )
-            for r in rows
-        ]
+    def claim(
+        self,
+        lease: float,
+        *,
+        room: int,
+        busy: set[str] | frozenset[str] = frozenset(),
+        outcomes: list[Outcome] | None = None,
+    ) -> tuple[list[Delivery], list[Delivery]]:
+        """One round of a dispatcher, in one transaction: record `outcomes`, then claim for
+        `lease` seconds up to `room` of the due heads (each subscription's oldest pending
+        delivery) of subscriptions not `busy`. Returns the claimed deliveries, and the heads
+        not due yet.
 
-    def claim(self, deliveries: list[Delivery], lease: float) -> list[Delivery]:
-        """Those of `deliveries` this caller now holds for `lease` seconds: claiming a due
-        delivery moves its `next_attempt_at` to the lease's end, so of several replicas one
-        succeeds, and to the others it (and so its subscription) is not due."""
+        Claiming moves a delivery's `next_attempt_at` to the lease's end, under the
+        database's write lock: of several replicas one claims it, and to the others it (and
+        so its subscription) is not due until then."""
         now = time.time()
         with self._transaction() as db:
-            return [
-                d
-                for d in deliveries
-                if db.execute(
-                    "UPDATE webhook_deliveries SET next_attempt_at = ?"
-                    " WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?",
-                    (now + lease, d.id, now),
-                ).rowcount
+            self._record(db, outcomes or [])
+            heads = [
+                Delivery(
+                    r["id"],
+                    r["subscription_id"],
+                    r["body"],
+                    r["attempts"],
+                    r["next_attempt_at"],
+                    r["url"],
+                    r["secret"],
+                )
+                for r in db.execute(_HEADS + " ORDER BY d.seq")
+                if r["subscription_id"] not in busy
             ]
+            claimed = [d for d in heads if d.next_attempt_at <= now][: max(room, 0)]
+            db.executemany(
+                "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?",
+                [(now + lease, d.id) for d in claimed],
+            )
+        return claimed, [d for d in heads if d.next_attempt_at > now]
 
     def record(self, outcomes: list[Outcome]) -> None:
         """The outcomes of some attempts, in one transaction."""
         with self._transaction() as db:
-            db.executemany(
-                "UPDATE webhook_deliveries SET attempts = ?, status = ?, next_attempt_at = ?,"
-                " last_error = ? WHERE id = ?",
-                [(o.attempts, o.status, o.next_attempt_at, o.error, o.id) for o in outcomes],
-            )
+            self._record(db, outcomes)
+
+    @staticmethod
+    def _record(db: sqlite3.Connection, outcomes: list[Outcome]) -> None:
+        db.executemany(
+            "UPDATE webhook_deliveries SET attempts = ?, status = ?, next_attempt_at = ?,"
+            " last_error = ? WHERE id = ?",
+            [(o.attempts, o.status, o.next_attempt_at, o.error, o.id) for o in outcomes],
+        )
 
     def counts(self) -> dict[str, int]:
         """The number of deliveries by status."""
@@ -479,23 +489,23 @@ class WebhookDispatcher:
     async def _run(self) -> None:
         while True:
             self._wake.clear()
-            now = time.time()
+            busy = {d.subscription_id for d in self._inflight.values()}
+            room = self.concurrency - len(self._inflight)
             try:
-                self._flush()
-                busy = {d.subscription_id for d in self._inflight.values()}
-                waiting = [d for d in self.store.heads() if d.subscription_id not in busy]
-                room = max(self.concurrency - len(self._inflight), 0)
-                due = [d for d in waiting if d.next_attempt_at <= now][:room]
-                claimed = self.store.claim(due, 2 * self.timeout) if due else []
+                # Outcomes so far are written in the same transaction as the next claims.
+                claimed, waiting = self.store.claim(
+                    2 * self.timeout, room=room, busy=busy, outcomes=self._outcomes
+                )
+                self._outcomes.clear()
             except sqlite3.Error:
                 logger.exception("webhooks: the outbox is unavailable; trying again")
-                waiting, claimed = [], []
+                claimed, waiting = [], []
             for delivery in claimed:
                 task = asyncio.create_task(self._attempt(delivery))
                 self._inflight[task] = delivery
                 task.add_done_callback(self._finished)
             # Woken by an enqueue or a finished attempt; else when the next retry is due.
-            later = [d.next_attempt_at - now for d in waiting if d.next_attempt_at > now]
+            later = [d.next_attempt_at - time.time() for d in waiting]
             with suppress(TimeoutError):
                 async with asyncio.timeout(min([POLL_SECONDS, *later])):
                     await self._wake.wait()
