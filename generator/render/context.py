@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ..ir import Api, ApiError, Field, Operation
@@ -101,7 +102,7 @@ class ServiceOp:
     def query_params(self) -> tuple[Param, ...]:
         return tuple(p for p in self.params if p.location == "query")
 
-    @property
+    @cached_property
     def body_fields(self) -> tuple[Field, ...]:
         """The fields sent in the body: the input minus parameters and the idempotency key."""
         if not self.body:
@@ -109,7 +110,7 @@ class ServiceOp:
         in_params = {p.field.json_name for p in self.op.http.params if p.field}
         return tuple(f for f in self.op.input.fields if f.json_name not in in_params)
 
-    @property
+    @cached_property
     def body_params(self) -> tuple[Param, ...]:
         """The body fields as keyword arguments (the clients' signature)."""
         return tuple(_param(f, "body", f.json_name, not f.optional) for f in self.body_fields)

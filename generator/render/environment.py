@@ -23,9 +23,12 @@ def _templates() -> Path:
 TEMPLATES = _templates()
 
 
+_json_string = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _py_string(text: str) -> str:
     """A Python string literal (double-quoted when possible, as ruff format prefers)."""
-    literal = json.dumps(text, ensure_ascii=False)
+    literal = _json_string(text)
     return literal if "\\u" not in literal else repr(text)
 
 

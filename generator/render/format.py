@@ -22,20 +22,39 @@ def ruff_binary() -> str:
     return found
 
 
-def format_python(files: dict[str, str]) -> dict[str, str]:
-    """The files, import-sorted and formatted by ruff, in two calls for all of them."""
-    if not files:
-        return {}
-    ruff = ruff_binary()
-    with tempfile.TemporaryDirectory(prefix="apigen-format-") as folder:
-        root = Path(folder)
+class RuffJob:
+    """ruff on files written under `root`, in three steps: the constructor writes the files,
+    `run()` runs ruff, `result()` reads them back formatted.
+
+    `run()` does no file I/O, so a helper thread can run it while this one works: a thread
+    that only waits on subprocesses does not hold up in-process work for the GIL.
+    """
+
+    def __init__(self, files: dict[str, str], root: Path) -> None:
+        self.files = files
+        self.root = root
         for relative, text in files.items():
             target = root / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
+
+    def run(self) -> None:
+        if not self.files:
+            return
+        ruff = ruff_binary()
         check = [ruff, "check", *_SETTINGS, "--select", "I,F401", "--fix", "--exit-zero", "--quiet"]
         for command in (check, [ruff, "format", *_SETTINGS]):
-            done = subprocess.run([*command, "."], cwd=root, capture_output=True, text=True)
+            done = subprocess.run([*command, "."], cwd=self.root, capture_output=True, text=True)
             if done.returncode != 0:
                 raise RuntimeError(f"ruff failed on generated code:\n{done.stderr or done.stdout}")
-        return {relative: (root / relative).read_text(encoding="utf-8") for relative in files}
+
+    def result(self) -> dict[str, str]:
+        return {relative: (self.root / relative).read_text("utf-8") for relative in self.files}
+
+
+def format_python(files: dict[str, str]) -> dict[str, str]:
+    """The files, import-sorted and formatted by ruff, in two calls for all of them."""
+    with tempfile.TemporaryDirectory(prefix="apigen-format-") as folder:
+        job = RuffJob(files, Path(folder))
+        job.run()
+        return job.result()

@@ -8,16 +8,18 @@ mirror the tree they produce; `{{package}}` in a path is the API's package name.
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path, PurePosixPath
 
 from ..ir import Api
 from ..writer import Plan
 from .context import IDEMPOTENCY_HEADER, error_class, model_names, service_op, stdlib_types
 from .environment import TEMPLATES, environment
 from .events_context import events_context
-from .format import format_python
+from .format import RuffJob, format_python
 from .graphql_context import GRAPHQL_CONTRACT, graphql_context
-from .grpc_stubs import render_grpc_stubs
+from .grpc_stubs import ProtocJob
 from .models import render_models
 
 OPENAPI_CONTRACT = "contracts/openapi.json"
@@ -29,7 +31,38 @@ def header(api: Api) -> str:
 
 
 def render_service(api: Api, contracts: Plan) -> Plan:
-    """The generated package of an API, formatted, by its path in the output folder."""
+    """The generated package of an API, formatted, by its path in the output folder.
+
+    The heavy steps overlap on two cores: while datamodel-code-generator runs in-process, a
+    helper thread runs protoc, then ruff on the rendered templates, each in a subprocess; the
+    models get a ruff call of their own once generated.
+    """
+    generated = f"src/{api.name.snake}/_generated"
+    with tempfile.TemporaryDirectory(prefix="apigen-") as folder, ThreadPoolExecutor(1) as helper:
+        root = Path(folder)
+        protoc = ProtocJob(api, contracts, root / "protoc")
+        protoc_done = helper.submit(protoc.run)
+        plan = _render_templates(api, contracts)
+        python = {path: text for path, text in plan.items() if path.endswith(".py")}
+        ruff = RuffJob(python, root / "ruff")
+        ruff_done = helper.submit(ruff.run)
+        models = {f"{generated}/models.py": render_models(contracts[OPENAPI_CONTRACT], header(api))}
+        for path, text in format_python(models).items():
+            _add(plan, path, text)
+        ruff_done.result()
+        plan.update(ruff.result())
+        protoc_done.result()
+        # protoc's output stays exactly as emitted (its imports have side effects): no ruff.
+        plan.update(protoc.result())
+    # Served as `/openapi.json`, byte for byte the emitted contract.
+    _add(plan, f"{generated}/openapi.json", contracts[OPENAPI_CONTRACT])
+    # Bound by the GraphQL adapter: the emitted schema is the one served.
+    _add(plan, f"{generated}/schema.graphql", contracts[GRAPHQL_CONTRACT])
+    return dict(sorted(plan.items()))
+
+
+def _render_templates(api: Api, contracts: Plan) -> Plan:
+    """Every service template rendered for the API, unformatted, by its path in the output."""
     package = api.name.snake
     ops = [service_op(op) for op in api.operations]
     context = {
@@ -56,17 +89,7 @@ def render_service(api: Api, contracts: Plan) -> Plan:
         text = env.get_template(relative).render(context)
         if text.strip():  # a template with nothing for this API (say, no events) makes no file
             _add(plan, target, text)
-    generated = f"src/{package}/_generated"
-    _add(plan, f"{generated}/models.py", render_models(contracts[OPENAPI_CONTRACT], header(api)))
-    # Served as `/openapi.json`, byte for byte the emitted contract.
-    _add(plan, f"{generated}/openapi.json", contracts[OPENAPI_CONTRACT])
-    # Bound by the GraphQL adapter: the emitted schema is the one served.
-    _add(plan, f"{generated}/schema.graphql", contracts[GRAPHQL_CONTRACT])
-    python = {path: text for path, text in plan.items() if path.endswith(".py")}
-    plan.update(format_python(python))
-    # After formatting: protoc's output stays exactly as emitted (its imports have side effects).
-    plan.update(render_grpc_stubs(api, contracts))
-    return dict(sorted(plan.items()))
+    return plan
 
 
 def _add(plan: Plan, path: str, text: str) -> None:
