@@ -97,7 +97,13 @@ def _read_git(ref: str, spec: Path) -> SpecText:
                     "unreadable",
                     (),
                     f"'{ref}' is neither a spec file nor a git ref that has {spec}",
-                    "pass the old spec's file, or a ref such as `main` or `HEAD~1`",
+                    "pass the old spec's file, or a ref such as `main` or `HEAD~1`"
+                    + (
+                        "; this clone is shallow (as CI checkouts often are): fetch the"
+                        " history first (`git fetch --unshallow`, or `fetch-depth: 0` in CI)"
+                        if _is_shallow(spec)
+                        else ""
+                    ),
                     ref,
                 )
             ]
@@ -122,6 +128,20 @@ def _read_git(ref: str, spec: Path) -> SpecText:
                 )
             ]
         ) from None
+
+
+def _is_shallow(path: Path) -> bool:
+    """Whether the git clone around `path` lacks history (as CI checkouts often do)."""
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(path.parent.resolve()), "rev-parse", "--is-shallow-repository"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return False
+    return result.stdout.strip() == "true"
 
 
 def _git_show(ref: str, path: Path) -> str | None:

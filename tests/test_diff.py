@@ -231,3 +231,26 @@ def test_git_ref_compares_the_committed_spec_with_the_working_tree(
 
     code, output = run("no-such-ref")
     assert code == 2 and "neither a spec file nor a git ref" in output
+    assert "shallow" not in output
+
+
+def test_a_ref_missing_from_a_shallow_clone_says_to_fetch_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    origin, clone = tmp_path / "origin", tmp_path / "clone"
+    origin.mkdir()
+    git("init", "-q", "-b", "main", cwd=origin)
+    git("config", "user.email", "ci@example.com", cwd=origin)
+    git("config", "user.name", "CI", cwd=origin)
+    shutil.copy(case_dir("unchanged") / "old.yaml", origin / "apigen.yaml")
+    for version in ("v1", "v2"):
+        (origin / "notes.txt").write_text(version)
+        git("add", ".", cwd=origin)
+        git("commit", "-q", "-m", version, cwd=origin)
+    git("clone", "-q", "--depth", "1", origin.as_uri(), str(clone), cwd=tmp_path)
+    monkeypatch.chdir(clone)
+
+    code, output = run("HEAD~1")
+    assert code == 2 and "this clone is shallow" in output and "--unshallow" in output
+    code, output = run("HEAD")  # what the clone has is found as before
+    assert code == 0
