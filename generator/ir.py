@@ -23,6 +23,7 @@ Invariants:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from .conventions import WEBHOOKS_MANAGE_SCOPE, WEBHOOKS_PATH
@@ -258,10 +259,23 @@ class Api:
         return tuple(s for s, _ in self.scopes if s == WEBHOOKS_MANAGE_SCOPE)
 
     def entity(self, name: str) -> Entity:
-        return next(e for e in self.entities if e.name.raw == name)
+        return self._entities[name]
 
     def enum(self, name: str) -> Enum:
-        return next(e for e in self.enums if e.name.raw == name)
+        return self._enums[name]
 
     def error(self, code: str) -> ApiError:
-        return next(e for e in self.errors if e.code == code)
+        return self._errors[code]
+
+    # Indexes for the lookups above, built once: emitters look up per field and operation.
+    @cached_property
+    def _entities(self) -> dict[str, Entity]:
+        return {e.name.raw: e for e in self.entities}
+
+    @cached_property
+    def _enums(self) -> dict[str, Enum]:
+        return {e.name.raw: e for e in self.enums}
+
+    @cached_property
+    def _errors(self) -> dict[str, ApiError]:
+        return {e.code: e for e in self.errors}
