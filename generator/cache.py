@@ -1,9 +1,10 @@
-"""The check cache: `apigen check` skips regenerating when nothing that produces the files changed.
+"""The sync cache: `apigen check` and `apigen generate` skip the pipeline when nothing that
+produces the files changed.
 
 After a run that left a tree in sync, the cache records a fingerprint of every input (the spec,
-its lock, apigen's own code and templates) and the manifest of the tree. A later check whose
-fingerprint and manifest match, and whose files still hash as the manifest says, is in sync
-without running the pipeline. The cache lives outside the project (`$XDG_CACHE_HOME/apigen`),
+its lock, apigen's own code and templates), the manifest of the tree and the user-owned files
+it created. A later run whose fingerprint and manifest match, whose files still hash as the
+manifest says and whose user-owned files still exist, has nothing to do. The cache lives outside the project (`$XDG_CACHE_HOME/apigen`),
 so a fresh clone, such as CI's, always takes the full path.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .writer import MANIFEST, digest, read_manifest
@@ -40,12 +42,26 @@ def fingerprint(spec: Path, lock: Path) -> str:
     return sha.hexdigest()
 
 
-def remember(root: Path, inputs: str) -> None:
+@dataclass(frozen=True)
+class TreeState:
+    """What the cache keeps of a tree in sync beside its manifest: its user-owned files, and
+    the methods its service module implements (name -> signature), for `generate`'s hints."""
+
+    user_files: tuple[str, ...]
+    service_module: str
+    methods: dict[str, str]
+
+
+def remember(root: Path, inputs: str, state: TreeState) -> None:
     """Record that the tree under `root` is in sync with inputs of this fingerprint."""
     manifest = root / MANIFEST
     if not manifest.is_file():
         return
-    record = {"inputs": inputs, "manifest": digest(manifest.read_text("utf-8"))}
+    record = {
+        "inputs": inputs,
+        "manifest": digest(manifest.read_text("utf-8")),
+        "state": asdict(state),
+    }
     target = _cache_file(root)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -54,19 +70,23 @@ def remember(root: Path, inputs: str) -> None:
         pass  # a cache that cannot be written only costs time
 
 
-def known_in_sync(root: Path, inputs: str) -> bool:
-    """True when the cache vouches for the tree: same inputs, same manifest, unedited files."""
+def known_in_sync(root: Path, inputs: str) -> TreeState | None:
+    """The tree's state when the cache vouches for it (same inputs, same manifest, unedited
+    files, the user-owned files in place), else None."""
     try:
         record = json.loads(_cache_file(root).read_text(encoding="utf-8"))
         manifest = (root / MANIFEST).read_text(encoding="utf-8")
-    except (OSError, ValueError):
-        return False
+        state = TreeState(**record["state"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
     if record.get("inputs") != inputs or record.get("manifest") != digest(manifest):
-        return False
+        return None
+    if not all((root / relative).is_file() for relative in state.user_files):
+        return None
     for relative, expected in read_manifest(root).items():
         try:
             if digest((root / relative).read_text(encoding="utf-8")) != expected:
-                return False
+                return None
         except (OSError, UnicodeDecodeError):
-            return False
-    return True
+            return None
+    return state

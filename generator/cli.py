@@ -11,11 +11,15 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import click
 
 from .diagnostics import SpecError
+
+if TYPE_CHECKING:  # imported when needed: the CLI starts without them
+    from .cache import TreeState
+    from .pipeline import Generation
 
 EXIT_DRIFT = 1
 EXIT_BAD_INPUT = 2
@@ -92,17 +96,25 @@ def generate(spec: Path, out: Path | None, force: bool) -> None:
     Generated files are rewritten; user-owned files (`src/<name>/service.py`) are created once
     and never touched again; a generated file edited by hand stops the run (see --force).
     """
-    from .cache import fingerprint, remember
+    from .cache import fingerprint, known_in_sync, remember
+    from .lock import lock_path
+    from .writer import HandEditedError, apply_plan, read_manifest, write_plan
+
+    root = out or spec.parent
+    state = known_in_sync(root, fingerprint(spec, lock_path(spec)))
+    if state is not None:  # nothing that makes the files changed: skip the pipeline
+        click.echo(f"{root}: up to date ({len(read_manifest(root))} files)")
+        _remind_missing_methods(root / state.service_module, state.methods)
+        return
+
     from .pipeline import generate as run_pipeline
-    from .render.user_files import missing_methods, service_module
-    from .writer import HandEditedError, apply_plan, write_plan
 
     try:
         generation = run_pipeline(spec)
     except SpecError as error:
         _fail_on_spec_errors(error, "text")
         return
-    root = out or spec.parent
+    state = _tree_state(generation)
     try:
         outcome = apply_plan(generation.plan, generation.user_files, root, force=force)
     except HandEditedError as error:
@@ -110,13 +122,13 @@ def generate(spec: Path, out: Path | None, force: bool) -> None:
             click.secho(f"{root / path}: edited by hand; generating would overwrite it", err=True)
         click.echo(
             "Nothing was written. Move your change into the spec or into "
-            f"{service_module(generation.api)}, or rerun with --force to overwrite.",
+            f"{state.service_module}, or rerun with --force to overwrite.",
             err=True,
         )
         sys.exit(EXIT_DRIFT)
     lock_dir = generation.lock_path.parent
     lock_changed = write_plan({generation.lock_path.name: generation.lock_text}, lock_dir)
-    remember(root, fingerprint(spec, generation.lock_path))
+    remember(root, fingerprint(spec, generation.lock_path), state)
     for verb, paths in (
         ("wrote", outcome.written),
         ("created", outcome.created),
@@ -130,9 +142,26 @@ def generate(spec: Path, out: Path | None, force: bool) -> None:
         click.echo(f"wrote {lock_dir / path}")
     if not (outcome.written or outcome.created or outcome.removed or lock_changed):
         click.echo(f"{root}: up to date ({len(generation.plan)} files)")
-    user_module = root / service_module(generation.api)
+    _remind_missing_methods(root / state.service_module, state.methods)
+
+
+def _tree_state(generation: Generation) -> TreeState:
+    """What the sync cache keeps of a generated tree beside its manifest."""
+    from .cache import TreeState
+    from .render.user_files import service_methods, service_module
+
+    api = generation.api
+    return TreeState(
+        tuple(sorted(generation.user_files)), service_module(api), service_methods(api)
+    )
+
+
+def _remind_missing_methods(user_module: Path, methods: dict[str, str]) -> None:
+    """Name each method the user's service module does not implement yet."""
+    from .render.user_files import missing_methods
+
     if user_module.is_file():
-        for signature in missing_methods(generation.api, user_module.read_text("utf-8")):
+        for signature in missing_methods(methods, user_module.read_text("utf-8")):
             click.secho(f"{user_module}: add `{signature}`", err=True, fg="yellow")
 
 
@@ -166,7 +195,7 @@ def check(spec: Path, out: Path | None, fmt: str) -> None:
         manifest=False,
     )
     if not drifts:
-        remember(root, inputs)
+        remember(root, inputs, _tree_state(generation))
         _report_sync(root, spec, fmt)
         return
     if fmt == "json":

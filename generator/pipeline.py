@@ -18,7 +18,7 @@ from .contracts.proto import emit_proto, proto_path
 from .diagnostics import Diagnostic, SpecError
 from .ir import Api
 from .lock import Lock, lock_path
-from .render import render_service
+from .render.service import render_service
 from .render.user_files import render_user_files
 from .resolve import resolve
 from .spec.loader import load_spec

@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from apigen.cli import main
@@ -16,8 +17,8 @@ USER_SERVICE = "src/blog/service.py"
 GENERATED = "src/blog/_generated/rest.py"
 
 
-def run(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
+def run(*args: str, catch_exceptions: bool = True) -> Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=catch_exceptions)
 
 
 def project(tmp_path: Path) -> Path:
@@ -128,3 +129,28 @@ def test_check_trusts_its_cache_only_while_nothing_changed(tmp_path: Path) -> No
         (root / "apigen.yaml").read_text().replace("max: 50", "max: 49")
     )
     assert run("check", spec).exit_code == 1  # a spec edit is a new fingerprint
+
+
+def test_generate_on_an_unchanged_tree_skips_the_pipeline_but_not_its_reminders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = project(tmp_path)
+    spec = str(root / "apigen.yaml")
+    service = root / USER_SERVICE
+    source = service.read_text()
+    # The skeleton implements every method; leave one out, as a user mid-way would.
+    service.write_text(source.replace("async def publish_post(", "async def later_publish_post("))
+
+    def no_pipeline(spec: Path) -> None:
+        raise AssertionError("the pipeline ran")
+
+    monkeypatch.setattr("apigen.pipeline.generate", no_pipeline)
+    again = run("generate", spec)
+    assert again.exit_code == 0, again.output
+    assert "up to date" in again.output and "add `async def publish_post(" in again.output
+
+    service.unlink()  # a user-owned file gone: the pipeline runs and creates it again
+    with pytest.raises(AssertionError, match="the pipeline ran"):
+        run("generate", spec, catch_exceptions=False)
+    monkeypatch.undo()
+    assert run("generate", spec).exit_code == 0 and service.read_text() == source

@@ -41,24 +41,28 @@ def render_user_files(api: Api) -> Plan:
     return format_python(plan)
 
 
-def missing_methods(api: Api, source: str) -> list[str]:
-    """Signatures of the operations no class in the user's service module implements yet.
+def service_methods(api: Api) -> dict[str, str]:
+    """The signature of each method of the service interface, by method name."""
+    return {s.method: s.signature for s in map(service_op, api.operations)}
 
-    The implementation is the class defining the most operation methods; a module that does
-    not parse (the user is mid-edit) or defines none is not judged.
+
+def missing_methods(methods: dict[str, str], source: str) -> list[str]:
+    """Signatures of the `methods` (see `service_methods`) no class in the user's service
+    module implements yet.
+
+    The implementation is the class defining the most of the methods; a module that does not
+    parse (the user is mid-edit) or defines none is not judged.
     """
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return []
-    ops = [service_op(op) for op in api.operations]
-    wanted = {s.method for s in ops}
     defined = [
         {n.name for n in node.body if isinstance(n, ast.AsyncFunctionDef | ast.FunctionDef)}
         for node in ast.walk(tree)
         if isinstance(node, ast.ClassDef)
     ]
-    best = max(defined, key=lambda names: len(names & wanted), default=set())
-    if not best & wanted:
+    best = max(defined, key=lambda names: len(names & methods.keys()), default=set())
+    if not best & methods.keys():
         return []
-    return [s.signature for s in ops if s.method not in best]
+    return [signature for method, signature in methods.items() if method not in best]
