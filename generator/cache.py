@@ -1,11 +1,11 @@
-"""The sync cache: `apigen check` and `apigen generate` skip the pipeline when nothing that
-produces the files changed.
+"""What apigen keeps across runs, outside any project (`cache_dir()`), and the sync cache.
 
-After a run that left a tree in sync, the cache records a fingerprint of every input (the spec,
-its lock, apigen's own code and templates), the manifest of the tree and the user-owned files
-it created. A later run whose fingerprint and manifest match, whose files still hash as the
-manifest says and whose user-owned files still exist, has nothing to do. The cache lives outside the project (`$XDG_CACHE_HOME/apigen`),
-so a fresh clone, such as CI's, always takes the full path.
+The sync cache lets `apigen check` and `apigen generate` skip the pipeline when nothing that
+produces the files changed. After a run that left a tree in sync, it records a fingerprint of
+every input (the spec, its lock, apigen's own code and templates), the manifest of the tree
+and the user-owned files it created. A later run whose fingerprint and manifest match, whose
+files still hash as the manifest says and whose user-owned files still exist, has nothing to
+do. A fresh clone, such as CI's, always takes the full path.
 """
 
 from __future__ import annotations
@@ -22,10 +22,17 @@ PACKAGE = Path(__file__).resolve().parent
 SOURCES = (PACKAGE, PACKAGE.parent / "templates")
 
 
+def cache_dir() -> Path:
+    """Where apigen keeps what it reuses across runs: `$APIGEN_CACHE`, else
+    `$XDG_CACHE_HOME/apigen` (default `~/.cache/apigen`)."""
+    if configured := os.environ.get("APIGEN_CACHE"):
+        return Path(configured).resolve()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").resolve() / "apigen"
+
+
 def _cache_file(root: Path) -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:32]
-    return base / "apigen" / f"{key}.json"
+    return cache_dir() / f"{key}.json"
 
 
 def fingerprint(spec: Path, lock: Path) -> str:

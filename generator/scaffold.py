@@ -15,7 +15,6 @@ and never touched).
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from typing import Any, NoReturn
 
 import click
 
+from .cache import cache_dir
 from .names import SNAKE_CASE, Name, reserved_in
 from .render.environment import TEMPLATES
 
@@ -73,13 +73,6 @@ def name_problem(name: str) -> str | None:
     if name in sys.stdlib_module_names or name in SHADOWED:
         return f"'{name}' would hide the Python module of the same name; choose another name"
     return None
-
-
-def cache_dir() -> Path:
-    """Where apigen keeps what it reuses across runs."""
-    if configured := os.environ.get("APIGEN_CACHE"):
-        return Path(configured).resolve()
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").resolve() / "apigen"
 
 
 def _git(folder: Path, *args: str) -> str:

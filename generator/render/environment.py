@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import operator
@@ -11,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.bccache
+
+from ..cache import cache_dir
 
 
 def _templates() -> Path:
@@ -69,11 +73,31 @@ FILTERS: dict[str, Callable[..., Any]] = {
 }
 
 
+class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates, kept across runs in apigen's cache folder (a template whose text
+    changed has a new checksum, so it compiles anew); one that cannot be written costs time."""
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    folder = cache_dir() / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return _BytecodeCache(str(folder))
+
+
 @functools.cache
 def environment(root: Path = TEMPLATES) -> jinja2.Environment:
-    """The environment of a template folder, one per process: each template compiles once."""
+    """The environment of a template folder, one per process: each template compiles once,
+    and its compiled code is reused by later runs."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(root)),
+        bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
