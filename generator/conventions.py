@@ -19,6 +19,7 @@ PATH_PARAM = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 IDEMPOTENCY_KEY = "idempotency_key"
 WEBHOOKS_PATH = "/webhooks"  # the REST resource of webhook subscriptions, when there are events
 WEBHOOKS_MANAGE_SCOPE = "webhooks:manage"  # required to manage them, if the spec declares it
+PERIOD_SECONDS = {"second": 1, "minute": 60, "hour": 3600}  # of a spec's `rate_limit.per`
 PAGE_DEFAULT_LIMIT = 20
 PAGE_MAX_LIMIT = 100
 

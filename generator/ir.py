@@ -205,6 +205,14 @@ class Event:
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """Calls each caller may make: `requests` per `seconds`, in every style together."""
+
+    requests: int
+    seconds: int
+
+
+@dataclass(frozen=True)
 class ApiError:
     """One entry of the error catalogue, used identically by every style."""
 
@@ -233,6 +241,7 @@ class Api:
     errors: tuple[ApiError, ...]
     scopes: tuple[tuple[str, str], ...]
     auth: bool
+    rate_limit: RateLimit | None
     lock: Lock = field(compare=False)
 
     @property

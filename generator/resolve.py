@@ -15,6 +15,7 @@ from .conventions import (
     PAGE_DEFAULT_LIMIT,
     PAGE_MAX_LIMIT,
     PATH_PARAM,
+    PERIOD_SECONDS,
     TRANSPORT_ERRORS,
     crud_operation_name,
     crud_route,
@@ -38,6 +39,7 @@ from .ir import (
     Operation,
     OperationKind,
     Output,
+    RateLimit,
     RpcBinding,
     TypeRef,
 )
@@ -80,6 +82,11 @@ class _Resolver:
             errors=self.errors(),
             scopes=scopes,
             auth=spec.auth is not None,
+            rate_limit=(
+                RateLimit(spec.rate_limit.requests, PERIOD_SECONDS[spec.rate_limit.per])
+                if spec.rate_limit
+                else None
+            ),
             lock=Lock(
                 with_retired(self.messages, self.previous.messages),
                 with_retired(self.enum_numbers, self.previous.enums),

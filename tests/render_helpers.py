@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -54,6 +55,23 @@ def rendered_booking(
     `booking._generated`, a client (`clients.rest`) as `client_rest`."""
     modules = {n.replace("clients.", "client_"): f"booking._generated.{n}" for n in names}
     return imported(project / "src", **modules)
+
+
+@contextlib.contextmanager
+def grpc_serving(start: Coroutine[Any, Any, Any]) -> Iterator[Any]:
+    """Run `start` (which starts a grpc.aio server) on its own loop in a thread; yield the
+    server, stopped with the loop at the end."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    server = asyncio.run_coroutine_threadsafe(start, loop).result(timeout=10)
+    try:
+        yield server
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(None), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
 
 
 def free_port() -> int:

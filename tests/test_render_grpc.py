@@ -4,11 +4,9 @@ generated sync gRPC client."""
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -27,7 +25,15 @@ from grpc_status import rpc_status
 from apigen.pipeline import generate
 from apigen.render.grpc_stubs import render_grpc_stubs
 
-from .render_helpers import ROOT, free_port, importable, render_spec, rendered_booking, write
+from .render_helpers import (
+    ROOT,
+    free_port,
+    grpc_serving,
+    importable,
+    render_spec,
+    rendered_booking,
+    write,
+)
 
 try:  # where helper code of the REST test may move to
     from .render_helpers import memory_service  # type: ignore[attr-defined]
@@ -70,21 +76,9 @@ def booking(project: Path) -> Iterator[SimpleNamespace]:
 def server(booking: SimpleNamespace) -> Iterator[SimpleNamespace]:
     """The generated gRPC server of an in-memory service, on its own loop in a thread."""
     service = memory_service(booking)
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
     port = free_port()
-    started = asyncio.run_coroutine_threadsafe(
-        booking.grpc_server.start_grpc_server(service, port, secret=SECRET), loop
-    )
-    grpc_server = started.result(timeout=10)
-    try:
+    with grpc_serving(booking.grpc_server.start_grpc_server(service, port, secret=SECRET)):
         yield SimpleNamespace(target=f"127.0.0.1:{port}", service=service)
-    finally:
-        asyncio.run_coroutine_threadsafe(grpc_server.stop(None), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
 
 
 def client(

@@ -390,6 +390,14 @@ def _webhook_subscription_paths(api: Api) -> JSON:
     }
 
 
+_RETRY_AFTER: JSON = {
+    "Retry-After": {
+        "description": "Seconds until the caller's next call is allowed.",
+        "schema": {"type": "integer", "minimum": 0},
+    }
+}
+
+
 def _operation(api: Api, op: Operation) -> JSON:
     operation: JSON = {
         "operationId": op.http.operation_id,
@@ -417,6 +425,7 @@ def _operation(api: Api, op: Operation) -> JSON:
     for status, description in sorted(errors.items()):
         operation["responses"][str(status)] = {
             "description": description,
+            **({"headers": _RETRY_AFTER} if status == 429 and api.rate_limit else {}),
             "content": {PROBLEM_MEDIA_TYPE: {"schema": _ref(PROBLEM)}},
         }
     if api.auth:

@@ -172,6 +172,13 @@ class AuthSpec(SpecModel):
     bearer: BearerSpec
 
 
+class RateLimitSpec(SpecModel):
+    """How many operation calls each caller may make per period, in every style together."""
+
+    requests: int = Field(ge=1, description="Calls allowed per period (and in one burst).")
+    per: Literal["second", "minute", "hour"] = Field(description="The period.")
+
+
 class Spec(SpecModel):
     """An apigen domain spec (`apigen: 1`)."""
 
@@ -183,6 +190,11 @@ class Spec(SpecModel):
     description: str = ""
     version: str = Field(description="Semantic version; its major is the `/v<major>` prefix.")
     auth: AuthSpec | None = None
+    rate_limit: RateLimitSpec | None = Field(
+        None,
+        description="Calls each caller (a token's subject, else a client address) may make, "
+        "beyond which every style answers `rate_limited` with when to retry.",
+    )
     enums: dict[str, EnumDecl] = {}
     entities: dict[str, EntitySpec] = {}
     operations: dict[str, OperationSpec] = {}

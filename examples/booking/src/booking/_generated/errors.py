@@ -30,10 +30,16 @@ class ApiError(Exception):
     message: ClassVar[str] = "The server failed to handle the request"
 
     def __init__(
-        self, detail: str | None = None, *, errors: list[FieldError] | None = None
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[FieldError] | None = None,
+        retry_after: int | None = None,
     ) -> None:
         self.detail = detail
         self.errors = list(errors or [])
+        self.retry_after = retry_after
+        """Seconds after which the same call may succeed, when the server says so."""
         super().__init__(detail or self.message)
 
     def __str__(self) -> str:

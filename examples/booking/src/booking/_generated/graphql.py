@@ -531,6 +531,8 @@ def format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:
     formatted: dict[str, Any] = dict(error.formatted)
     formatted["message"] = api_error.detail or api_error.message
     extensions: dict[str, Any] = {"code": api_error.code.upper()}
+    if api_error.retry_after is not None:
+        extensions["retryAfter"] = api_error.retry_after
     if api_error.errors:
         extensions["errors"] = [{"path": e.path, "message": e.message} for e in api_error.errors]
     formatted["extensions"] = extensions

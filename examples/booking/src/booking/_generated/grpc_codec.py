@@ -236,7 +236,8 @@ for _error_class in ERRORS.values():
 
 def status_of(error: ApiError) -> status_pb2.Status:
     """The `google.rpc.Status` of an error: its gRPC code and message, an `ErrorInfo` carrying
-    its code, and a `BadRequest` listing each invalid field."""
+    its code, a `BadRequest` listing each invalid field, and a `RetryInfo` saying when to
+    retry (when the error says)."""
     status = status_pb2.Status(
         code=grpc.StatusCode[error.grpc_status].value[0], message=error.detail or error.message
     )
@@ -252,6 +253,10 @@ def status_of(error: ApiError) -> status_pb2.Status:
             for e in error.errors
         ]
         status.details.add().Pack(error_details_pb2.BadRequest(field_violations=violations))
+    if error.retry_after is not None:
+        retry = error_details_pb2.RetryInfo()
+        retry.retry_delay.FromSeconds(error.retry_after)
+        status.details.add().Pack(retry)
     return status
 
 
@@ -267,6 +272,7 @@ def error_from_rpc(error: grpc.RpcError) -> ApiError:
     if status is not None:
         info: error_details_pb2.ErrorInfo | None = None
         fields: list[FieldError] = []
+        retry_after: int | None = None
         for packed in status.details:
             if packed.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
                 info = error_details_pb2.ErrorInfo()
@@ -275,8 +281,13 @@ def error_from_rpc(error: grpc.RpcError) -> ApiError:
                 bad = error_details_pb2.BadRequest()
                 packed.Unpack(bad)
                 fields += [FieldError(v.field, v.description) for v in bad.field_violations]
+            elif packed.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+                retry = error_details_pb2.RetryInfo()
+                packed.Unpack(retry)
+                retry_after = retry.retry_delay.seconds
         if info is not None and info.domain == ERROR_DOMAIN and info.reason in ERRORS:
-            return ERRORS[info.reason](info.metadata.get("detail") or None, errors=fields)
+            detail = info.metadata.get("detail") or None
+            return ERRORS[info.reason](detail, errors=fields, retry_after=retry_after)
     name = code.name if code is not None else "UNKNOWN"
     error_class = GRPC_FALLBACK.get(name, Internal)
     return error_class(f"{name}: {details}" if error_class is Internal else details or None)

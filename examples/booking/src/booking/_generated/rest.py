@@ -346,6 +346,8 @@ def problem_response(
     all_headers = {**(headers or {})}
     if document["status"] == 401:
         all_headers["WWW-Authenticate"] = "Bearer"
+    if error.retry_after is not None:
+        all_headers["Retry-After"] = str(error.retry_after)
     return JSONResponse(
         document, status_code=document["status"], media_type=PROBLEM_MEDIA_TYPE, headers=all_headers
     )

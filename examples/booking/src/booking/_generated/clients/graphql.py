@@ -152,7 +152,12 @@ def _error(error: Any) -> ApiError:
         for e in extensions.get("errors") or []
         if isinstance(e, dict)
     ]
-    return error_class(message if isinstance(message, str) else None, errors=errors)
+    retry_after = extensions.get("retryAfter")
+    return error_class(
+        message if isinstance(message, str) else None,
+        errors=errors,
+        retry_after=retry_after if isinstance(retry_after, int) else None,
+    )
 
 
 def _data(response: httpx.Response, field: str) -> Any:

@@ -62,7 +62,11 @@ def _error(response: httpx.Response) -> ApiError:
         document = response.json()
     except ValueError:
         return Internal(f"unexpected {response.status_code} response: {response.text[:200]}")
-    return error_from_problem(document, response.status_code)
+    error = error_from_problem(document, response.status_code)
+    retry_after = response.headers.get("retry-after", "")
+    if retry_after.isdigit():
+        error.retry_after = int(retry_after)
+    return error
 
 
 def _decode(response: httpx.Response, adapter: TypeAdapter[T]) -> T:
