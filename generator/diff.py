@@ -504,6 +504,25 @@ def _version_major(old: Side, new: Side) -> Iterator[Change]:
         )
 
 
+@rule("RATE_LIMIT_NOT_TIGHTENED", "dangerous", "Callers may make as many calls as before.")
+def _rate_limit_tightened(old: Side, new: Side) -> Iterator[Change]:
+    before, after = old.api.rate_limit, new.api.rate_limit
+    if after is None:
+        return
+    if (
+        before is None
+        or after.requests < before.requests
+        or after.requests / after.seconds < before.requests / before.seconds
+    ):
+        was = f"{before.requests} per {before.seconds} s" if before else "no limit"
+        yield Change(
+            ("rate_limit",),
+            f"{was} -> {after.requests} per {after.seconds} s: busy callers start getting"
+            " rate_limited",
+            REQUEST,
+        )
+
+
 # -- fields ---------------------------------------------------------------------------------------
 
 
