@@ -22,9 +22,6 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 )
 from grpc_status import rpc_status
 
-from apigen.pipeline import generate
-from apigen.render.grpc_stubs import render_grpc_stubs
-
 from .render_helpers import (
     ROOT,
     free_port,
@@ -49,14 +46,9 @@ SERVICE = "booking.v1.BookingService"
 STUBS = "src/booking/_generated/proto/"
 
 
-def render_with_stubs(spec: Path) -> dict[str, str]:
-    generation = generate(spec)
-    return {**render_spec(spec), **render_grpc_stubs(generation.api, generation.plan)}
-
-
 @pytest.fixture(scope="module")
 def plan() -> dict[str, str]:
-    return render_with_stubs(SPEC)
+    return render_spec(SPEC)
 
 
 @pytest.fixture(scope="module")
@@ -339,7 +331,7 @@ def test_stubs_are_deterministic_and_importable_inside_the_package(
         f"{STUBS}booking_pb2.pyi",
         f"{STUBS}booking_pb2_grpc.py",
     ]
-    assert render_with_stubs(SPEC) == plan
+    assert render_spec(SPEC) == plan
     assert "from . import booking_pb2" in stubs[f"{STUBS}booking_pb2_grpc.py"]
     assert "apigen-protoc-" not in "".join(stubs.values())
     grpc_module = importlib.import_module("booking._generated.proto.booking_pb2_grpc")
@@ -370,7 +362,7 @@ OTHER_SPECS = sorted(p for p in (ROOT / "specs").glob("*.yaml") if p.stem != "bo
 
 @pytest.mark.parametrize("spec", OTHER_SPECS, ids=lambda p: p.stem)
 def test_every_other_spec_renders_an_importable_grpc_adapter(spec: Path, tmp_path: Path) -> None:
-    plan = render_with_stubs(spec)
+    plan = render_spec(spec)
     package = next(p.split("/")[1] for p in plan if p.startswith("src/"))
     write(plan, tmp_path)
     with importable(tmp_path / "src", package):

@@ -1,7 +1,7 @@
 """The gRPC stubs: protoc's Python modules of the emitted proto contract, inside the package.
 
-`render_grpc_stubs(api, contracts)` runs `grpc_tools.protoc` once, on the proto file of the
-contracts plan (`contracts/proto/...`) and returns `{relative path: text}`: `<name>_pb2.py`,
+`ProtocJob(api, contracts, folder)` runs `grpc_tools.protoc` once, on the proto file of the
+contracts plan (`contracts/proto/...`); its `result()` is `{relative path: text}`: `<name>_pb2.py`,
 `<name>_pb2.pyi` and `<name>_pb2_grpc.py` under `src/<package>/_generated/proto/`, plus an
 `__init__.py`. The `_pb2_grpc` module's absolute import of `<package>.v1.<name>_pb2` is
 rewritten to a relative one, so the modules work wherever the package is installed.
@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from ..contracts.proto import proto_path
@@ -89,11 +88,3 @@ class ProtocJob:
             **{f"{base}/{module}{suffix}": header + text for suffix, text in texts.items()},
         }
         return dict(sorted(plan.items()))
-
-
-def render_grpc_stubs(api: Api, contracts: Plan) -> Plan:
-    """protoc's `_pb2`, `_pb2.pyi` and `_pb2_grpc` modules of the API, by path in the output."""
-    with tempfile.TemporaryDirectory(prefix="apigen-protoc-") as folder:
-        job = ProtocJob(api, contracts, Path(folder))
-        job.run()
-        return job.result()
