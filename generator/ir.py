@@ -186,10 +186,6 @@ class Operation:
     graphql: GraphQLBinding
     rpc: RpcBinding
 
-    @property
-    def is_command(self) -> bool:
-        return self.kind not in ("list", "get", "query")
-
 
 @dataclass(frozen=True)
 class Event:
