@@ -15,8 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from apigen.pipeline import generate
-from apigen.render.graphql_context import GRAPHQL_CONTRACT, render_graphql
+from apigen.render.graphql_context import GRAPHQL_CONTRACT
 
 from .render_helpers import ROOT, render_spec, rendered_booking, serving, write
 from .test_render_rest import memory_service
@@ -33,13 +32,7 @@ MAX_COST = 2000
 
 @pytest.fixture(scope="module")
 def plan() -> dict[str, str]:
-    plan = render_spec(SPEC)
-    if "def create_graphql_app" not in plan.get(f"{GENERATED}/graphql.py", ""):
-        # The service renderer does not merge the GraphQL context yet: render it here.
-        generation = generate(SPEC)
-        plan.update(render_graphql(generation.api, generation.plan))
-    plan.setdefault(f"{GENERATED}/schema.graphql", plan[GRAPHQL_CONTRACT])
-    return plan
+    return render_spec(SPEC)
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,8 @@
 """The GraphQL render context: views of the IR for the GraphQL adapter and client templates.
 
-`graphql_context(api, contracts)` is merged into the service render context (key `graphql`);
-`render_graphql(api, contracts)` renders the two GraphQL templates on their own (tests, and
-until the service renderer merges the context). Every GraphQL name comes from the IR, the
-same names the SDL emitter wrote, so the adapter binds to the emitted schema, not a second one.
+`graphql_context(api, contracts)` is merged into the service render context (key `graphql`).
+Every GraphQL name comes from the IR, the same names the SDL emitter wrote, so the adapter
+binds to the emitted schema, not a second one.
 """
 
 from __future__ import annotations
@@ -17,14 +16,8 @@ from ..conventions import IDEMPOTENCY_KEY, PAGE_DEFAULT_LIMIT, PAGE_MAX_LIMIT
 from ..ir import Api, Event, Field, Message, Operation
 from ..writer import Plan
 from .context import Param, ServiceOp, error_class, service_op, stdlib_types
-from .environment import TEMPLATES, environment
-from .format import format_python
 
 GRAPHQL_CONTRACT = "contracts/schema.graphql"
-TEMPLATES_GRAPHQL = (
-    "src/{{package}}/_generated/graphql.py.jinja",
-    "src/{{package}}/_generated/clients/graphql.py.jinja",
-)
 
 
 @dataclass(frozen=True)
@@ -307,28 +300,3 @@ def graphql_context(api: Api, contracts: Plan) -> dict[str, Any]:
             "codes": [(error_class(e), e.graphql_code) for e in api.errors],
         }
     }
-
-
-def render_graphql(api: Api, contracts: Plan) -> Plan:
-    """The GraphQL adapter, its client and the SDL they bind to, formatted."""
-    from .service import SERVICE_TEMPLATES, header
-
-    package = api.name.snake
-    context = {
-        "api": api,
-        "package": package,
-        "header": header(api),
-        "service_class": f"{api.name.pascal}Service",
-        **graphql_context(api, contracts),
-    }
-    env = environment(SERVICE_TEMPLATES)
-    plan: Plan = {}
-    for relative in TEMPLATES_GRAPHQL:
-        target = relative.removesuffix(".jinja").replace("{{package}}", package)
-        plan[target] = env.get_template(relative).render(context)
-    plan = format_python(plan)
-    plan[f"src/{package}/_generated/schema.graphql"] = contracts[GRAPHQL_CONTRACT]
-    return plan
-
-
-__all__ = ["GRAPHQL_CONTRACT", "TEMPLATES", "graphql_context", "render_graphql"]
