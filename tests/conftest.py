@@ -12,7 +12,7 @@ from apigen.ir import Api
 from apigen.resolve import resolve
 from apigen.spec.loader import load_spec
 
-from .render_helpers import imported
+from .render_helpers import imported, render_spec, write
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
@@ -60,3 +60,16 @@ def booking() -> Iterator[SimpleNamespace]:
         receiver=f"{generated}.clients.webhook_receiver",
     ) as modules:
         yield modules
+
+
+@pytest.fixture(scope="session")
+def plan() -> dict[str, str]:
+    """The booking spec rendered as `apigen generate` renders it, once for every test module
+    that checks the rendered package (read only)."""
+    return render_spec(ROOT / "specs" / "booking.yaml")
+
+
+@pytest.fixture(scope="session")
+def project(plan: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`plan` written to a folder (read only); a module imports its `booking` from there."""
+    return write(plan, tmp_path_factory.mktemp("rendered-booking"))

@@ -17,10 +17,9 @@ import pytest
 
 from apigen.render.graphql_context import GRAPHQL_CONTRACT
 
-from .render_helpers import ROOT, render_spec, rendered_booking, serving, write
+from .render_helpers import rendered_booking, serving
 from .test_render_rest import memory_service
 
-SPEC = ROOT / "specs" / "booking.yaml"
 SECRET = "test-secret-" + "x" * 32
 ADMIN = ("admin", "appointments:read", "appointments:write")
 PATIENT = ("appointments:read", "appointments:write")
@@ -28,16 +27,6 @@ DAY = date(2030, 1, 7)
 GENERATED = "src/booking/_generated"
 MAX_DEPTH = 5
 MAX_COST = 2000
-
-
-@pytest.fixture(scope="module")
-def plan() -> dict[str, str]:
-    return render_spec(SPEC)
-
-
-@pytest.fixture(scope="module")
-def project(plan: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write(plan, tmp_path_factory.mktemp("booking-graphql"))
 
 
 @pytest.fixture(scope="module")

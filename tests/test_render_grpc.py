@@ -47,16 +47,6 @@ STUBS = "src/booking/_generated/proto/"
 
 
 @pytest.fixture(scope="module")
-def plan() -> dict[str, str]:
-    return render_spec(SPEC)
-
-
-@pytest.fixture(scope="module")
-def project(plan: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write(plan, tmp_path_factory.mktemp("booking-grpc"))
-
-
-@pytest.fixture(scope="module")
 def booking(project: Path) -> Iterator[SimpleNamespace]:
     with rendered_booking(
         project, "auth", "errors", "models", "service", "grpc_server", "clients.grpc"

@@ -27,16 +27,6 @@ DAY = date(2030, 1, 7)
 
 
 @pytest.fixture(scope="module")
-def plan() -> dict[str, str]:
-    return render_spec(SPEC)
-
-
-@pytest.fixture(scope="module")
-def project(plan: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write(plan, tmp_path_factory.mktemp("booking"))
-
-
-@pytest.fixture(scope="module")
 def booking(project: Path) -> Iterator[SimpleNamespace]:
     """The generated modules, imported from the rendered project."""
     with rendered_booking(
