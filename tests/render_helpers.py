@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Coroutine, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -72,6 +73,22 @@ def grpc_serving(start: Coroutine[Any, Any, Any]) -> Iterator[Any]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()
+
+
+def seed_booking(admin: Any, first_slot: datetime, slots: int) -> SimpleNamespace:
+    """Through a booking client with the admin scope: a provider with `slots` half-hour slots,
+    an hour apart from `first_slot`, and a patient."""
+    provider = admin.create_provider(name="Dr. Grace Hopper", specialty="cardiology")
+    created = [
+        admin.create_slot(
+            provider_id=provider.id,
+            starts_at=first_slot + timedelta(hours=h),
+            duration_minutes=30,
+        )
+        for h in range(slots)
+    ]
+    patient = admin.create_patient(name="Ada Lovelace", email="ada@example.com")
+    return SimpleNamespace(provider=provider, slots=created, patient=patient)
 
 
 def free_port() -> int:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from .render_helpers import serving
+from .render_helpers import seed_booking, serving
 
 SECRET = "booking-example-secret-of-32-bytes-or-more"
 DAY = date(2030, 5, 17)
@@ -36,17 +36,8 @@ def client(booking: SimpleNamespace, url: str, scopes: tuple[str, ...] | None) -
 
 
 def seed(booking: SimpleNamespace, url: str, slots: int = 3) -> SimpleNamespace:
-    admin = client(booking, url, ADMIN)
-    provider = admin.create_provider(name="Dr. Grace Hopper", specialty="cardiology")
     start = datetime(DAY.year, DAY.month, DAY.day, 9, tzinfo=UTC)
-    created = [
-        admin.create_slot(
-            provider_id=provider.id, starts_at=start + timedelta(hours=i), duration_minutes=30
-        )
-        for i in range(slots)
-    ]
-    patient = admin.create_patient(name="Ada Lovelace", email="ada@example.com")
-    return SimpleNamespace(provider=provider, slots=created, patient=patient)
+    return seed_booking(client(booking, url, ADMIN), start, slots)
 
 
 def test_booking_flow_over_rest(booking: SimpleNamespace, server: SimpleNamespace) -> None:

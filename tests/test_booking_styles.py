@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from .conftest import ROOT
-from .render_helpers import free_port
+from .render_helpers import free_port, seed_booking
 
 SRC = ROOT / "examples" / "booking" / "src"
 SECRET = "styles-test-secret-that-is-long-enough"
@@ -83,17 +83,8 @@ def connect(
 
 
 def seed(booking: SimpleNamespace, server: SimpleNamespace, slots: int) -> SimpleNamespace:
-    admin = connect(booking, server, "rest", ADMIN)
-    provider = admin.create_provider(name="Dr. Grace Hopper", specialty="cardiology")
     start = datetime(DAY.year, DAY.month, DAY.day, 8, tzinfo=UTC)
-    created = [
-        admin.create_slot(
-            provider_id=provider.id, starts_at=start + timedelta(hours=h), duration_minutes=30
-        )
-        for h in range(slots)
-    ]
-    patient = admin.create_patient(name="Ada Lovelace", email="ada@example.com")
-    return SimpleNamespace(provider=provider, slots=created, patient=patient)
+    return seed_booking(connect(booking, server, "rest", ADMIN), start, slots)
 
 
 @pytest.mark.parametrize("style", STYLES)
